@@ -1,0 +1,123 @@
+"""What the conversation core needs from storage: repositories and a unit of work.
+
+The caller commits (as in *Architecture Patterns with Python*); leaving the `async with`
+block without `commit()` rolls everything back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Protocol, Self
+
+from domain.invitations import Invitation
+from domain.messages import OutboxItem, Reply
+from domain.people import ChannelIdentity, Person, Role
+from domain.reports import Report, ReportEvent, StoredMedia
+
+
+@dataclass
+class Draft:
+    """An unfinished conversation of one person (a report being written, for now)."""
+
+    person_id: int
+    flow: str
+    step: str
+    data: dict[str, Any]
+    revision: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class PeopleRepository(Protocol):
+    async def by_identity(self, channel: str, external_id: str) -> Person | None: ...
+    async def get(self, person_id: int) -> Person | None: ...
+    async def add(
+        self, display_name: str, role: Role, unit_code: str | None, now: datetime,
+        identity: tuple[str, str, str],
+    ) -> Person:
+        """Create a person with one identity `(channel, external_id, chat_id)`."""
+        ...
+    async def set_role(self, person_id: int, role: Role, unit_code: str | None) -> None: ...
+    async def identities(self, person_id: int) -> list[ChannelIdentity]: ...
+    async def with_role(self, role: Role, unit_code: str | None = None) -> list[Person]: ...
+
+
+class InvitationRepository(Protocol):
+    async def add(self, invitation: Invitation) -> None: ...
+    async def get(self, code: str) -> Invitation | None: ...
+    async def mark_used(self, code: str, person_id: int, at: datetime) -> bool:
+        """Mark used if still unused; False when someone else used it first."""
+        ...
+
+
+class ReportRepository(Protocol):
+    async def next_number(self, year: int) -> int: ...
+    async def add(self, report: Report) -> Report:
+        """Store the report and its media; returns it with `id` set."""
+        ...
+    async def by_code(self, code: str) -> Report | None: ...
+    async def for_reporter(self, person_id: int) -> list[Report]: ...
+    async def all(self) -> list[Report]: ...
+    async def add_event(self, event: ReportEvent) -> None: ...
+    async def events(self, report_id: int) -> list[ReportEvent]: ...
+
+
+class DraftRepository(Protocol):
+    async def get(self, person_id: int) -> Draft | None: ...
+    async def save(self, draft: Draft) -> None: ...
+    async def delete(self, person_id: int) -> None: ...
+
+
+class ProcessedUpdates(Protocol):
+    async def record(self, channel: str, update_key: str, now: datetime) -> bool:
+        """Remember an incoming update; False if it was recorded before (a redelivery)."""
+        ...
+
+
+class OutboxRepository(Protocol):
+    async def add(
+        self, channel: str, chat_id: str, reply: Reply, now: datetime, priority: int = 0
+    ) -> None: ...
+    async def pending(self, limit: int) -> list[OutboxItem]:
+        """Pending items, oldest first (due or not: the dispatcher keeps per-chat order)."""
+        ...
+    async def mark_sent(self, item_id: int, at: datetime) -> None: ...
+    async def mark_retry(
+        self, item_id: int, attempts: int, next_attempt_at: datetime, error: str
+    ) -> None: ...
+    async def mark_failed(self, item_id: int, at: datetime, error: str) -> None: ...
+    async def all(self) -> list[OutboxItem]: ...
+
+
+class MediaStore(Protocol):
+    """Content-addressed files; channels put what they fetched, others read it back."""
+
+    def put(self, data: bytes, kind: Any, mime: str) -> StoredMedia: ...
+    def path(self, sha256: str) -> Any: ...
+    def read(self, sha256: str) -> bytes: ...
+
+
+class UnitOfWork(Protocol):
+    people: PeopleRepository
+    invitations: InvitationRepository
+    reports: ReportRepository
+    drafts: DraftRepository
+    updates: ProcessedUpdates
+    outbox: OutboxRepository
+
+    async def __aenter__(self) -> Self: ...
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+    async def lock_chat(self, chat_key: str) -> None:
+        """Hold a lock on one chat until the transaction ends (a row/advisory lock on PostgreSQL)."""
+        ...
+    async def commit(self) -> None: ...
+    async def rollback(self) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self) -> UnitOfWork: ...

@@ -1,0 +1,218 @@
+"""In-memory repositories and unit of work for fast unit tests of the conversation core.
+
+Committed state lives in `MemoryStore`; a unit of work works on a copy and publishes it on commit,
+so a test can see that an uncommitted change is really thrown away.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from types import TracebackType
+from typing import Self
+
+from domain.invitations import Invitation
+from domain.messages import OutboxItem, OutboxStatus, Reply
+from domain.people import ChannelIdentity, Person, Role
+from domain.ports import Draft
+from domain.reports import Report, ReportEvent
+
+
+@dataclass
+class MemoryState:
+    people: dict[int, Person] = field(default_factory=dict)
+    identities: dict[tuple[str, str], ChannelIdentity] = field(default_factory=dict)
+    invitations: dict[str, Invitation] = field(default_factory=dict)
+    reports: dict[int, Report] = field(default_factory=dict)
+    events: list[ReportEvent] = field(default_factory=list)
+    counters: dict[int, int] = field(default_factory=dict)
+    drafts: dict[int, Draft] = field(default_factory=dict)
+    updates: set[tuple[str, str]] = field(default_factory=set)
+    outbox: dict[int, OutboxItem] = field(default_factory=dict)
+
+
+class MemoryPeople:
+    def __init__(self, state: MemoryState) -> None:
+        self._s = state
+
+    async def by_identity(self, channel: str, external_id: str) -> Person | None:
+        identity = self._s.identities.get((channel, external_id))
+        return None if identity is None else self._s.people[identity.person_id]
+
+    async def get(self, person_id: int) -> Person | None:
+        return self._s.people.get(person_id)
+
+    async def add(
+        self, display_name: str, role: Role, unit_code: str | None, now: datetime,
+        identity: tuple[str, str, str],
+    ) -> Person:
+        person = Person(len(self._s.people) + 1, display_name, role, unit_code, now)
+        self._s.people[person.id] = person
+        channel, external_id, chat_id = identity
+        self._s.identities[(channel, external_id)] = ChannelIdentity(
+            channel, external_id, chat_id, person.id
+        )
+        return person
+
+    async def set_role(self, person_id: int, role: Role, unit_code: str | None) -> None:
+        self._s.people[person_id] = replace(
+            self._s.people[person_id], role=role, unit_code=unit_code
+        )
+
+    async def identities(self, person_id: int) -> list[ChannelIdentity]:
+        return [i for i in self._s.identities.values() if i.person_id == person_id]
+
+    async def with_role(self, role: Role, unit_code: str | None = None) -> list[Person]:
+        return [
+            p for p in self._s.people.values()
+            if p.role is role and (unit_code is None or p.unit_code == unit_code)
+        ]
+
+
+class MemoryInvitations:
+    def __init__(self, state: MemoryState) -> None:
+        self._s = state
+
+    async def add(self, invitation: Invitation) -> None:
+        self._s.invitations[invitation.code] = invitation
+
+    async def get(self, code: str) -> Invitation | None:
+        return self._s.invitations.get(code)
+
+    async def mark_used(self, code: str, person_id: int, at: datetime) -> bool:
+        invitation = self._s.invitations[code]
+        if invitation.used_at is not None:
+            return False
+        invitation.used_at, invitation.used_by = at, person_id
+        return True
+
+
+class MemoryReports:
+    def __init__(self, state: MemoryState) -> None:
+        self._s = state
+
+    async def next_number(self, year: int) -> int:
+        self._s.counters[year] = self._s.counters.get(year, 0) + 1
+        return self._s.counters[year]
+
+    async def add(self, report: Report) -> Report:
+        stored = replace(report, id=len(self._s.reports) + 1, media=list(report.media))
+        self._s.reports[stored.id or 0] = stored
+        return stored
+
+    async def by_code(self, code: str) -> Report | None:
+        return next((r for r in self._s.reports.values() if r.code == code), None)
+
+    async def for_reporter(self, person_id: int) -> list[Report]:
+        return [r for r in self._s.reports.values() if r.reporter_id == person_id]
+
+    async def all(self) -> list[Report]:
+        return list(self._s.reports.values())
+
+    async def add_event(self, event: ReportEvent) -> None:
+        self._s.events.append(event)
+
+    async def events(self, report_id: int) -> list[ReportEvent]:
+        return [e for e in self._s.events if e.report_id == report_id]
+
+
+class MemoryDrafts:
+    def __init__(self, state: MemoryState) -> None:
+        self._s = state
+
+    async def get(self, person_id: int) -> Draft | None:
+        return copy.deepcopy(self._s.drafts.get(person_id))
+
+    async def save(self, draft: Draft) -> None:
+        self._s.drafts[draft.person_id] = copy.deepcopy(draft)
+
+    async def delete(self, person_id: int) -> None:
+        self._s.drafts.pop(person_id, None)
+
+
+class MemoryUpdates:
+    def __init__(self, state: MemoryState) -> None:
+        self._s = state
+
+    async def record(self, channel: str, update_key: str, now: datetime) -> bool:
+        if (channel, update_key) in self._s.updates:
+            return False
+        self._s.updates.add((channel, update_key))
+        return True
+
+
+class MemoryOutbox:
+    def __init__(self, state: MemoryState) -> None:
+        self._s = state
+
+    async def add(
+        self, channel: str, chat_id: str, reply: Reply, now: datetime, priority: int = 0
+    ) -> None:
+        item_id = len(self._s.outbox) + 1
+        self._s.outbox[item_id] = OutboxItem(
+            item_id, channel, chat_id, reply, OutboxStatus.PENDING, 0, now, now, priority
+        )
+
+    async def pending(self, limit: int) -> list[OutboxItem]:
+        items = [i for i in self._s.outbox.values() if i.status is OutboxStatus.PENDING]
+        return sorted(items, key=lambda i: i.id)[:limit]
+
+    async def mark_sent(self, item_id: int, at: datetime) -> None:
+        self._s.outbox[item_id].status = OutboxStatus.SENT
+        self._s.outbox[item_id].sent_at = at
+
+    async def mark_retry(
+        self, item_id: int, attempts: int, next_attempt_at: datetime, error: str
+    ) -> None:
+        item = self._s.outbox[item_id]
+        item.attempts, item.next_attempt_at, item.last_error = attempts, next_attempt_at, error
+
+    async def mark_failed(self, item_id: int, at: datetime, error: str) -> None:
+        item = self._s.outbox[item_id]
+        item.status, item.last_error, item.sent_at = OutboxStatus.FAILED, error, None
+
+    async def all(self) -> list[OutboxItem]:
+        return list(self._s.outbox.values())
+
+
+class MemoryUnitOfWork:
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+        self._state = copy.deepcopy(store.state)
+        self.people = MemoryPeople(self._state)
+        self.invitations = MemoryInvitations(self._state)
+        self.reports = MemoryReports(self._state)
+        self.drafts = MemoryDrafts(self._state)
+        self.updates = MemoryUpdates(self._state)
+        self.outbox = MemoryOutbox(self._state)
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        return None
+
+    async def lock_chat(self, chat_key: str) -> None:
+        return None
+
+    async def commit(self) -> None:
+        self._store.state = copy.deepcopy(self._state)
+        self._store.commits += 1
+
+    async def rollback(self) -> None:
+        return None
+
+
+class MemoryStore:
+    """Committed state plus a factory of units of work over it."""
+
+    def __init__(self) -> None:
+        self.state = MemoryState()
+        self.commits = 0
+
+    def __call__(self) -> MemoryUnitOfWork:
+        return MemoryUnitOfWork(self)
