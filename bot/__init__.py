@@ -1,0 +1,1 @@
+"""Channels and the running service: Telegram, Zalo, console, HTTP, CLI and wiring."""

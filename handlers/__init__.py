@@ -1,0 +1,1 @@
+"""Conversations and staff actions, written once against channel-neutral types."""
