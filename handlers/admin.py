@@ -1,0 +1,64 @@
+"""What the board's IT person does from the command line: invitations and listings."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from domain.invitations import DEFAULT_VALIDITY, Invitation, new_invitation
+from domain.org import OrgConfig, UnitKind
+from domain.people import INVITED_ROLES, Role
+from domain.ports import UnitOfWork
+from domain.reports import Report
+
+
+class AdminError(ValueError):
+    """A refused admin request; the message says what to do instead."""
+
+
+def _unit_for(org: OrgConfig, role: Role, unit_code: str | None) -> str | None:
+    if role not in INVITED_ROLES:
+        allowed = ", ".join(r.value for r in INVITED_ROLES)
+        raise AdminError(f"role must be one of: {allowed}")
+    if unit_code is None:
+        if role is Role.BOARD:
+            board = next((u for u in org.units if u.kind is UnitKind.BOARD), None)
+            return board.code if board else None
+        if role is Role.ADMIN:
+            return None
+        raise AdminError(f"--unit is required for role {role.value} (see: dlxh units list)")
+    if org.unit(unit_code) is None:
+        raise AdminError(f"unknown unit {unit_code!r} (see: dlxh units list)")
+    return unit_code
+
+
+async def create_invitations(
+    uow: UnitOfWork, org: OrgConfig, role: Role, unit_code: str | None, count: int,
+    now: datetime, validity: timedelta = DEFAULT_VALIDITY,
+) -> list[Invitation]:
+    if not 1 <= count <= 1000:
+        raise AdminError("--count must be between 1 and 1000")
+    unit = _unit_for(org, role, unit_code)
+    invitations = [new_invitation(role, unit, now, validity) for _ in range(count)]
+    for invitation in invitations:
+        await uow.invitations.add(invitation)
+    return invitations
+
+
+def report_row(report: Report) -> dict[str, Any]:
+    return {
+        "code": report.code,
+        "category": report.category_code,
+        "ward": report.ward_code,
+        "urgency": report.urgency.value,
+        "status": report.status.value,
+        "created_at": report.created_at.isoformat(),
+        "acknowledge_deadline": report.acknowledge_deadline.isoformat(),
+        "photos": report.photo_count,
+        "has_voice": any(m.kind.value == "voice" for m in report.media),
+        "address": report.address,
+        "location": (
+            [report.location.latitude, report.location.longitude] if report.location else None
+        ),
+        "channel": report.channel,
+    }

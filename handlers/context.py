@@ -1,0 +1,73 @@
+"""What a handler gets for one incoming event: the person, storage, the org, time, texts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from domain.calendar import WorkingCalendar
+from domain.clock import Clock
+from domain.messages import Choice, Reply
+from domain.org import OrgConfig
+from domain.people import Person
+from domain.ports import UnitOfWork
+from handlers.i18n import Catalog
+from handlers.types import Incoming
+
+
+@dataclass(frozen=True)
+class ConversationSettings:
+    max_photos: int = 5
+    max_text_chars: int = 2000
+    max_address_chars: int = 500
+    # A draft untouched this long is offered back ("continue or discard?") before going on.
+    resume_after: timedelta = timedelta(minutes=30)
+
+
+@dataclass
+class Services:
+    """Everything a conversation needs that lives longer than one event."""
+
+    org: OrgConfig
+    calendar: WorkingCalendar
+    clock: Clock
+    catalog: Catalog
+    settings: ConversationSettings = field(default_factory=ConversationSettings)
+
+
+@dataclass
+class Context:
+    incoming: Incoming
+    person: Person
+    uow: UnitOfWork
+    services: Services
+    now: datetime
+    replies: list[Reply] = field(default_factory=list)
+
+    @property
+    def org(self) -> OrgConfig:
+        return self.services.org
+
+    @property
+    def settings(self) -> ConversationSettings:
+        return self.services.settings
+
+    def t(self, key: str, **values: object) -> str:
+        return self.services.catalog.t(key, **values)
+
+    def say(self, text: str, choices: tuple[Choice, ...] = (), **flags: bool) -> None:
+        self.replies.append(Reply(text=text, choices=choices, **flags))
+
+    def local_time(self, moment: datetime) -> str:
+        """'15:30 28/11/2026' in the organisation's time zone."""
+        local = moment.astimezone(ZoneInfo(self.org.working_time.timezone))
+        return local.strftime("%H:%M %d/%m/%Y")
+
+    def unit_label(self, code: str | None) -> str:
+        unit = self.org.unit(code) if code else None
+        return unit.label if unit else (code or "—")
+
+    def category_label(self, code: str) -> str:
+        category = self.org.category(code)
+        return category.name if category else code

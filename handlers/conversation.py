@@ -1,0 +1,131 @@
+"""Where every incoming event goes: commands, menu buttons, or the step of an open draft."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from domain.people import REPORTING_ROLES
+from domain.ports import Draft
+from handlers.context import Context
+from handlers.intake import FLOW, INTAKE
+from handlers.menu import (
+    MENU_HELP,
+    MENU_REPORT,
+    MENU_STATUS,
+    greet,
+    menu_choices,
+    show_help,
+    show_menu,
+)
+from handlers.start import is_invitation_code, redeem, start
+from handlers.status import show_status
+from handlers.text import match_choice, split_command
+from handlers.types import Kind
+
+Command = Callable[[Context, str], Awaitable[None]]
+
+
+async def route(ctx: Context) -> None:
+    incoming = ctx.incoming
+    command = split_command(incoming.text) if incoming.kind is Kind.TEXT else None
+    if command is not None:
+        await _command(ctx, *command)
+        return
+    if incoming.kind is Kind.CHOICE and incoming.payload.startswith("m:"):
+        await _menu(ctx, incoming.payload)
+        return
+    draft = await ctx.uow.drafts.get(ctx.person.id)
+    if draft is not None:
+        if _idle(ctx, draft) and incoming.kind is not Kind.CHOICE:
+            await offer_resume(ctx, draft)
+            return
+        await INTAKE.handle(ctx, draft)
+        return
+    if incoming.kind is Kind.TEXT and is_invitation_code(incoming.text):
+        await start(ctx, incoming.text)  # on Zalo, people join by sending the code as a message
+        return
+    if incoming.kind is Kind.CHOICE:
+        show_menu(ctx, ctx.t("common.stale_button"))
+        return
+    typed = match_choice(incoming.text, menu_choices(ctx)) if incoming.kind is Kind.TEXT else None
+    if typed is not None:
+        await _menu(ctx, typed.payload)
+        return
+    show_menu(ctx, ctx.t("common.not_understood"))
+
+
+async def _command(ctx: Context, name: str, argument: str) -> None:
+    handler = _COMMANDS.get(name)
+    if handler is None:
+        show_menu(ctx, ctx.t("common.unknown_command", command=name))
+        return
+    await handler(ctx, argument)
+
+
+async def _menu(ctx: Context, payload: str) -> None:
+    if payload == MENU_REPORT:
+        await begin_report(ctx, "")
+    elif payload == MENU_STATUS:
+        await show_status(ctx, "")
+    elif payload == MENU_HELP:
+        show_help(ctx)
+    else:
+        show_menu(ctx, ctx.t("common.invalid_choice"))
+
+
+async def _start(ctx: Context, argument: str) -> None:
+    draft = await ctx.uow.drafts.get(ctx.person.id)
+    await start(ctx, argument)
+    if draft is not None and not argument:
+        await offer_resume(ctx, draft)
+
+
+async def begin_report(ctx: Context, argument: str) -> None:
+    if ctx.person.role not in REPORTING_ROLES:
+        show_menu(ctx, ctx.t("common.reporters_only"))
+        return
+    draft = await ctx.uow.drafts.get(ctx.person.id)
+    if draft is not None:
+        await offer_resume(ctx, draft)
+        return
+    draft = Draft(ctx.person.id, FLOW, "category", {}, 0, ctx.now, ctx.now)
+    await INTAKE.goto(ctx, draft, "category")
+
+
+async def offer_resume(ctx: Context, draft: Draft) -> None:
+    if draft.step != "resume":
+        draft.data["resume_step"] = draft.step
+    await INTAKE.goto(ctx, draft, "resume")
+
+
+async def _cancel(ctx: Context, argument: str) -> None:
+    if await ctx.uow.drafts.get(ctx.person.id) is None:
+        show_menu(ctx, ctx.t("common.nothing_to_cancel"))
+        return
+    await ctx.uow.drafts.delete(ctx.person.id)
+    show_menu(ctx, ctx.t("common.cancelled"))
+
+
+async def _help(ctx: Context, argument: str) -> None:
+    draft = await ctx.uow.drafts.get(ctx.person.id)
+    if draft is None:
+        show_help(ctx)
+    else:
+        INTAKE.help(ctx, draft)
+
+
+def _idle(ctx: Context, draft: Draft) -> bool:
+    return draft.step != "resume" and ctx.now - draft.updated_at >= ctx.settings.resume_after
+
+
+_COMMANDS: dict[str, Command] = {
+    "start": _start,
+    "phananh": begin_report,
+    "huy": _cancel,
+    "trogiup": _help,
+    "help": _help,
+    "trangthai": show_status,
+    "status": show_status,
+}
+
+__all__ = ["greet", "route"]

@@ -1,0 +1,267 @@
+"""The intake conversation: how a collaborator files a report, at a glance.
+
+| step        | asks                               | takes                          | next        |
+|-------------|------------------------------------|--------------------------------|-------------|
+| category    | which field (6 from the org)       | a category                     | ward        |
+| ward        | which ward (hers first)            | a ward                         | place       |
+| place       | where exactly                      | a shared location, or an address | description |
+| description | what happened                      | text (≤ 2000), or a voice note | photos      |
+| photos      | photos of the scene, then "Xong"   | 0–5 photos (albums too), Xong  | urgency     |
+| urgency     | how urgent                         | normal / urgent / hot news     | summary     |
+| summary     | everything, to check               | Send / Edit / Cancel           | (sent)      |
+| edit        | which field to change              | a field                        | that field, then summary |
+| resume      | continue the unfinished report?    | continue / discard             | where it stopped |
+
+Every step also takes Back, Cancel (`/huy`) and help (`/trogiup`); see docs/intake.md for the
+diagram. The generic machinery (buttons, typed numbers, stale buttons) is in `handlers/engine.py`.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from domain.messages import Choice
+from domain.ports import Draft
+from domain.reports import Urgency
+from handlers.context import Context
+from handlers.engine import (
+    DONE,
+    LOCATION_CHANNELS,
+    NEXT,
+    REASK,
+    STAY,
+    Answer,
+    Conversation,
+    Rejected,
+    Step,
+)
+from handlers.menu import show_menu
+from handlers.presenting import place_text
+from handlers.submit import submit_report
+from handlers.types import Kind
+
+FLOW: Final = "report"
+FIELDS: Final = ("category", "ward", "place", "description", "photos", "urgency")
+
+
+# --- category ---------------------------------------------------------------------------------
+def category_options(ctx: Context, draft: Draft) -> list[Choice]:
+    return [Choice(c.code, c.name) for c in ctx.org.categories]
+
+
+async def save_category(ctx: Context, draft: Draft, answer: Answer) -> str:
+    draft.data["category"] = answer.choice
+    return NEXT
+
+
+# --- ward -------------------------------------------------------------------------------------
+def _own_ward(ctx: Context) -> str | None:
+    code = ctx.person.unit_code
+    return code if code and any(w.code == code for w in ctx.org.wards) else None
+
+
+def ward_question(ctx: Context, draft: Draft) -> str:
+    own = _own_ward(ctx)
+    if own is None:
+        return ctx.t("intake.ward.ask")
+    label = ctx.unit_label(own)
+    return ctx.t("intake.ward.ask_own", ward=label, keep=ctx.t("intake.ward.keep", ward=label))
+
+
+def ward_options(ctx: Context, draft: Draft) -> list[Choice]:
+    own = _own_ward(ctx)
+    keep = [Choice(own, ctx.t("intake.ward.keep", ward=ctx.unit_label(own)))] if own else []
+    return keep + [Choice(w.code, w.label) for w in ctx.org.wards if w.code != own]
+
+
+async def save_ward(ctx: Context, draft: Draft, answer: Answer) -> str:
+    draft.data["ward"] = answer.choice
+    return NEXT
+
+
+# --- place ------------------------------------------------------------------------------------
+def place_question(ctx: Context, draft: Draft) -> str:
+    shares = ctx.incoming.channel in LOCATION_CHANNELS
+    return ctx.t("intake.place.ask" if shares else "intake.place.ask_typed")
+
+
+async def save_place(ctx: Context, draft: Draft, answer: Answer) -> str:
+    if answer.location is not None:
+        draft.data["location"] = [answer.location.latitude, answer.location.longitude]
+        draft.data["address"] = None
+        return NEXT
+    address = _bounded_text(ctx, answer.text, ctx.settings.max_address_chars)
+    draft.data["address"], draft.data["location"] = address, None
+    return NEXT
+
+
+# --- description ------------------------------------------------------------------------------
+def description_question(ctx: Context, draft: Draft) -> str:
+    return ctx.t("intake.description.ask", limit=ctx.settings.max_text_chars)
+
+
+async def save_description(ctx: Context, draft: Draft, answer: Answer) -> str:
+    if answer.media is not None:
+        draft.data["voice"] = _media_json(answer)
+        draft.data["description"] = ""
+        return NEXT
+    draft.data["description"] = _bounded_text(ctx, answer.text, ctx.settings.max_text_chars)
+    draft.data["voice"] = None
+    return NEXT
+
+
+# --- photos ---------------------------------------------------------------------------------
+def photos_question(ctx: Context, draft: Draft) -> str:
+    count, limit = len(draft.data.get("photos", [])), ctx.settings.max_photos
+    if draft.data.get("photos_refused"):
+        return ctx.t("intake.photos.too_many", limit=limit)
+    if count:
+        key = "intake.photos.full" if count >= limit else "intake.photos.received"
+        return ctx.t(key, count=count, limit=limit)
+    return ctx.t("intake.photos.ask_again" if draft.data.get("editing") else "intake.photos.ask",
+                 limit=limit)
+
+
+def photos_options(ctx: Context, draft: Draft) -> list[Choice]:
+    return [Choice("done", ctx.t("intake.photos.done"))]
+
+
+async def save_photo(ctx: Context, draft: Draft, answer: Answer) -> str:
+    if answer.choice == "done":
+        draft.data.pop("album", None)
+        draft.data.pop("photos_refused", None)
+        return NEXT
+    photos: list[dict[str, object]] = draft.data.setdefault("photos", [])
+    # An album arrives as several updates: answer its first photo only, and refuse extra
+    # photos once per album rather than once per photo.
+    same_album = answer.album_id is not None and draft.data.get("album") == answer.album_id
+    draft.data["album"] = answer.album_id
+    if len(photos) >= ctx.settings.max_photos:
+        already_refused = same_album and draft.data.get("photos_refused")
+        draft.data["photos_refused"] = True
+        return STAY if already_refused else REASK
+    photos.append(_media_json(answer))
+    draft.data["photos_refused"] = False
+    return STAY if same_album else REASK
+
+
+# --- urgency ----------------------------------------------------------------------------------
+def urgency_options(ctx: Context, draft: Draft) -> list[Choice]:
+    return [Choice(u.value, ctx.t(f"intake.urgency.{u.value}")) for u in Urgency]
+
+
+async def save_urgency(ctx: Context, draft: Draft, answer: Answer) -> str:
+    draft.data["urgency"] = answer.choice
+    return NEXT
+
+
+# --- summary, edit, resume --------------------------------------------------------------------
+def summary_question(ctx: Context, draft: Draft) -> str:
+    data = draft.data
+    description = data.get("description") or ""
+    if data.get("voice"):
+        voice = ctx.t("intake.description.voice")
+        description = f"{description} ({voice})" if description else voice
+    return ctx.t(
+        "intake.summary.ask",
+        category=ctx.category_label(data.get("category", "")),
+        ward=ctx.unit_label(data.get("ward")),
+        place=place_text(ctx, data.get("address"), data.get("location")),
+        description=description,
+        photos=len(data.get("photos", [])),
+        urgency=ctx.t(f"intake.urgency.{data.get('urgency', 'normal')}"),
+    )
+
+
+def summary_options(ctx: Context, draft: Draft) -> list[Choice]:
+    return [
+        Choice("send", ctx.t("intake.summary.send")),
+        Choice("edit", ctx.t("intake.summary.edit")),
+    ]
+
+
+async def save_summary(ctx: Context, draft: Draft, answer: Answer) -> str:
+    if answer.choice == "edit":
+        return "edit"
+    await submit_report(ctx, draft)
+    return DONE
+
+
+def edit_options(ctx: Context, draft: Draft) -> list[Choice]:
+    return [Choice(name, ctx.t(f"intake.{name}.title").capitalize()) for name in FIELDS]
+
+
+async def save_edit(ctx: Context, draft: Draft, answer: Answer) -> str:
+    draft.data["editing"] = True
+    if answer.choice == "photos":
+        draft.data["photos"] = []
+    return answer.choice or "summary"
+
+
+def resume_question(ctx: Context, draft: Draft) -> str:
+    step = draft.data.get("resume_step", "category")
+    title_key = f"intake.{step}.title"
+    title = ctx.t(title_key) if ctx.services.catalog.has(title_key) else step
+    return ctx.t("intake.resume.ask", step=title)
+
+
+def resume_options(ctx: Context, draft: Draft) -> list[Choice]:
+    return [
+        Choice("continue", ctx.t("intake.resume.continue")),
+        Choice("discard", ctx.t("intake.resume.discard")),
+    ]
+
+
+async def save_resume(ctx: Context, draft: Draft, answer: Answer) -> str:
+    if answer.choice == "discard":
+        await ctx.uow.drafts.delete(draft.person_id)
+        ctx.say(ctx.t("common.cancelled"))
+        show_menu(ctx)
+        return DONE
+    return str(draft.data.pop("resume_step", "category"))
+
+
+# --- helpers ----------------------------------------------------------------------------------
+def _bounded_text(ctx: Context, text: str | None, limit: int) -> str:
+    cleaned = (text or "").strip()
+    if not cleaned:
+        raise Rejected(ctx.t("common.not_understood"))
+    if len(cleaned) > limit:
+        raise Rejected(ctx.t("common.too_long", length=len(cleaned), limit=limit))
+    return cleaned
+
+
+def _media_json(answer: Answer) -> dict[str, object]:
+    media = answer.media
+    assert media is not None
+    return {"sha256": media.sha256, "kind": media.kind.value, "mime": media.mime, "size": media.size}
+
+
+STEPS: Final = {
+    step.name: step
+    for step in (
+        Step("category", lambda c, d: c.t("intake.category.ask"), category_options, save_category,
+             next="ward", help_key="intake.category.help", back=None),
+        Step("ward", ward_question, ward_options, save_ward,
+             next="place", help_key="intake.ward.help", back="category"),
+        Step("place", place_question, lambda c, d: [], save_place,
+             next="description", takes=frozenset({Kind.TEXT, Kind.LOCATION}),
+             help_key="intake.place.help", back="ward", request_location=True),
+        Step("description", description_question, lambda c, d: [], save_description,
+             next="photos", takes=frozenset({Kind.TEXT, Kind.VOICE}),
+             help_key="intake.description.help", back="place"),
+        Step("photos", photos_question, photos_options, save_photo,
+             next="urgency", takes=frozenset({Kind.PHOTO}), help_key="intake.photos.help",
+             back="description", text_refusal="intake.photos.text_instead"),
+        Step("urgency", lambda c, d: c.t("intake.urgency.ask"), urgency_options, save_urgency,
+             next="summary", help_key="intake.urgency.help", back="photos"),
+        Step("summary", summary_question, summary_options, save_summary,
+             next=None, help_key="intake.summary.help", back="urgency"),
+        Step("edit", lambda c, d: c.t("intake.edit.ask"), edit_options, save_edit,
+             next=None, help_key="intake.edit.help", back="summary"),
+        Step("resume", resume_question, resume_options, save_resume,
+             next=None, help_key="intake.resume.help", back=None),
+    )
+}
+
+INTAKE: Final = Conversation(FLOW, STEPS, on_leave=show_menu)

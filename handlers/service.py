@@ -1,0 +1,85 @@
+"""Handling one incoming event reliably: once, one chat at a time, in one transaction.
+
+The channel adapters call `ConversationService.handle` and acknowledge the platform only after it
+returns: the update, its effects and every reply (as outbox rows) are committed together.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from domain.messages import Priority
+from domain.people import Person, Role
+from domain.ports import UnitOfWork, UnitOfWorkFactory
+from handlers.context import Context, Services
+from handlers.conversation import route
+from handlers.types import Incoming
+
+
+class ChatLocks:
+    """One asyncio.Lock per chat, dropped when nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users <= 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+    def __len__(self) -> int:
+        return len(self._locks)
+
+
+class ConversationService:
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        services: Services,
+        on_commit: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._uow_factory = uow_factory
+        self._services = services
+        self._on_commit = on_commit  # wakes the outbox dispatcher
+        self._locks = ChatLocks()
+
+    async def handle(self, incoming: Incoming) -> bool:
+        """Handle and commit one event; False if it was handled before (a redelivery)."""
+        async with self._locks.hold(incoming.chat_key), self._uow_factory() as uow:
+            await uow.lock_chat(incoming.chat_key)
+            now = self._services.clock.now()
+            if not await uow.updates.record(incoming.channel, incoming.update_key, now):
+                return False
+            person = await self._person(uow, incoming)
+            ctx = Context(incoming, person, uow, self._services, now)
+            await route(ctx)
+            for reply in ctx.replies:
+                await uow.outbox.add(
+                    incoming.channel, incoming.chat_id, reply, now, Priority.CONVERSATION
+                )
+            await uow.commit()
+        self._on_commit()
+        return True
+
+    async def _person(self, uow: UnitOfWork, incoming: Incoming) -> Person:
+        person = await uow.people.by_identity(incoming.channel, incoming.user_id)
+        if person is not None:
+            return person
+        return await uow.people.add(
+            display_name=incoming.display_name or incoming.user_id,
+            role=Role.RESIDENT,
+            unit_code=None,
+            now=self._services.clock.now(),
+            identity=(incoming.channel, incoming.user_id, incoming.chat_id),
+        )

@@ -1,0 +1,45 @@
+"""Joining: `/start` with or without an invitation code."""
+
+from __future__ import annotations
+
+from domain.invitations import InvitationProblem, looks_like_code
+from handlers.context import Context
+from handlers.menu import greet
+
+_PROBLEM_KEYS = {
+    InvitationProblem.UNKNOWN: "start.code_unknown",
+    InvitationProblem.USED: "start.code_used",
+    InvitationProblem.EXPIRED: "start.code_expired",
+}
+
+
+def is_invitation_code(text: str) -> bool:
+    return looks_like_code(text)
+
+
+async def redeem(ctx: Context, raw_code: str) -> bool:
+    """Give the person the role and unit of an invitation; False (and explained) if it can't."""
+    code = raw_code.strip().upper()
+    invitation = await ctx.uow.invitations.get(code)
+    problem = InvitationProblem.UNKNOWN if invitation is None else invitation.problem_at(ctx.now)
+    if invitation is not None and problem is None and invitation.unit_code is not None:
+        if ctx.org.unit(invitation.unit_code) is None:
+            ctx.say(ctx.t("start.unit_unknown"))
+            return False
+    if problem is None and invitation is not None:
+        if await ctx.uow.invitations.mark_used(code, ctx.person.id, ctx.now):
+            await ctx.uow.people.set_role(ctx.person.id, invitation.role, invitation.unit_code)
+            ctx.person.role, ctx.person.unit_code = invitation.role, invitation.unit_code
+            return True
+        problem = InvitationProblem.USED
+    assert problem is not None
+    ctx.say(ctx.t(_PROBLEM_KEYS[problem], code=code))
+    return False
+
+
+async def start(ctx: Context, argument: str) -> None:
+    if argument:
+        if await redeem(ctx, argument):
+            greet(ctx, prefix=ctx.t("start.registered"))
+        return
+    greet(ctx)

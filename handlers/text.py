@@ -1,0 +1,48 @@
+"""Matching what people type against the options offered, with or without diacritics."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+
+from domain.messages import Choice
+
+_NOT_WORD = re.compile(r"[^\w\s-]+")
+_SPACES = re.compile(r"\s+")
+
+
+def fold(text: str) -> str:
+    """Lower-case, no diacritics, no emoji or punctuation: 'Trật tự ĐÔ THỊ!' -> 'trat tu do thi'."""
+    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    bare = _NOT_WORD.sub(" ", bare.casefold())
+    return _SPACES.sub(" ", bare).strip()
+
+
+def match_choice(text: str, choices: Sequence[Choice]) -> Choice | None:
+    """The choice a typed text names: its number in the list, or its label."""
+    typed = fold(text)
+    if not typed:
+        return None
+    if typed.isdigit():
+        index = int(typed) - 1
+        return choices[index] if 0 <= index < len(choices) else None
+    for choice in choices:
+        if fold(choice.label) == typed:
+            return choice
+    return None
+
+
+def split_command(text: str) -> tuple[str, str] | None:
+    """'/trangthai@dlxh_bot PA-2026-1' -> ('trangthai', 'PA-2026-1'); None if no command."""
+    stripped = text.strip()
+    if not stripped.startswith("/"):
+        return None
+    head, _, rest = stripped[1:].partition(" ")
+    name = head.split("@", 1)[0].casefold()
+    return (name, rest.strip()) if name else None
+
+
+def nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
