@@ -1,0 +1,443 @@
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+
+import pytest
+
+from bot.dispatcher import OutboxDispatcher
+from bot.pacing import ChannelPacer
+from domain.clock import FixedClock
+from domain.delivery import PermanentFailure, RetryAfter, TemporaryFailure
+from domain.messages import OutboxItem, OutboxStatus, Priority, Reply
+from domain.ports import UnitOfWorkFactory
+from tests.fakes.memory_uow import MemoryOutbox, MemoryState, MemoryStore, MemoryUnitOfWork
+from tests.unit.test_pacing import FakeTime
+
+START = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
+
+
+class FakeSender:
+    """Records every attempt; `script[chat]` lists exceptions to raise on that chat's next sends."""
+
+    def __init__(self, script: dict[str, list[Exception]] | None = None) -> None:
+        self.script = script or {}
+        self.attempts: list[tuple[str, str]] = []
+        self.delivered: list[tuple[str, str]] = []
+
+    async def send(self, chat_id: str, reply: Reply) -> None:
+        self.attempts.append((chat_id, reply.text))
+        await asyncio.sleep(0)
+        queued = self.script.get(chat_id)
+        if queued:
+            raise queued.pop(0)
+        self.delivered.append((chat_id, reply.text))
+
+
+class BrokenCommitUnitOfWork(MemoryUnitOfWork):
+    async def commit(self) -> None:
+        raise ConnectionError("database went away")
+
+
+class FlakyStore(MemoryStore):
+    def __init__(self) -> None:
+        super().__init__()
+        self.broken = False
+
+    def __call__(self) -> MemoryUnitOfWork:
+        return BrokenCommitUnitOfWork(self) if self.broken else MemoryUnitOfWork(self)
+
+
+class BlockingSender(FakeSender):
+    """Holds every send until `release` is set, like a slow platform."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = asyncio.Event()
+
+    async def send(self, chat_id: str, reply: Reply) -> None:
+        self.attempts.append((chat_id, reply.text))
+        await self.release.wait()
+        self.delivered.append((chat_id, reply.text))
+
+
+class GatedOutbox(MemoryOutbox):
+    def __init__(self, state: MemoryState, gate: asyncio.Event) -> None:
+        super().__init__(state)
+        self._gate = gate
+
+    async def pending(self, limit: int) -> list[OutboxItem]:
+        await self._gate.wait()
+        return await super().pending(limit)
+
+
+class SlowReadStore(MemoryStore):
+    """Its units of work read a snapshot taken when they start, but only return it on `gate`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+        self.gate.set()
+
+    def __call__(self) -> MemoryUnitOfWork:
+        uow = MemoryUnitOfWork(self)
+        uow.outbox = GatedOutbox(uow._state, self.gate)
+        return uow
+
+
+@pytest.fixture
+def store() -> MemoryStore:
+    return MemoryStore()
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(START)
+
+
+@pytest.fixture
+def fake() -> FakeTime:
+    return FakeTime()
+
+
+def factory(store: MemoryStore) -> UnitOfWorkFactory:
+    # MemoryUnitOfWork's repositories are typed as their concrete classes, which mypy does not
+    # accept for the protocol's settable attributes; the fake does satisfy the port at runtime.
+    return cast(UnitOfWorkFactory, store)
+
+
+def make(
+    store: MemoryStore, clock: FixedClock, fake: FakeTime, senders: dict[str, FakeSender],
+    **options: Any,
+) -> OutboxDispatcher:
+    pacers = {
+        channel: ChannelPacer(30.0, 1.0, 1.0, clock=fake.monotonic, sleep=fake.sleep)
+        for channel in senders
+    }
+    return OutboxDispatcher(
+        factory(store), senders, clock, pacers, jitter=lambda: 1.0, **options
+    )
+
+
+async def enqueue(
+    store: MemoryStore, clock: FixedClock, channel: str, chat_id: str, text: str,
+    priority: int = Priority.CONVERSATION,
+) -> None:
+    async with store() as uow:
+        await uow.outbox.add(channel, chat_id, Reply(text), clock.now(), priority)
+        await uow.commit()
+
+
+def items(store: MemoryStore) -> dict[str, OutboxItem]:
+    return {item.reply.text: item for item in store.state.outbox.values()}
+
+
+async def drain(dispatcher: OutboxDispatcher) -> int:
+    passes = 0
+    while await dispatcher.run_once():
+        passes += 1
+    return passes
+
+
+def advance(clock: FixedClock, seconds: float) -> None:
+    clock.set(clock.now() + timedelta(seconds=seconds))
+
+
+async def eventually(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0.01)
+
+
+async def test_each_item_is_delivered_once_in_order_per_chat(
+    store: MemoryStore, clock: FixedClock, fake: FakeTime
+) -> None:
+    for text in ("a1", "a2", "a3"):
+        await enqueue(store, clock, "telegram", "a", text)
+    for text in ("b1", "b2"):
+        await enqueue(store, clock, "telegram", "b", text)
+    sender = FakeSender()
+    dispatcher = make(store, clock, fake, {"telegram": sender})
+
+    assert await dispatcher.run_once() == 2  # one head per chat
+    await drain(dispatcher)
+
+    assert sorted(sender.attempts) == sorted(sender.delivered)
+    assert [t for c, t in sender.delivered if c == "a"] == ["a1", "a2", "a3"]
+    assert [t for c, t in sender.delivered if c == "b"] == ["b1", "b2"]
+    assert all(i.status is OutboxStatus.SENT and i.sent_at == START for i in items(store).values())
+    assert fake.now - 1000.0 >= 2.0  # chat "a" got 3 messages at 1 per second
+
+
+async def test_429_delays_the_chat_and_pauses_the_channel_then_delivers_once(
+    store: MemoryStore, clock: FixedClock, fake: FakeTime
+) -> None:
+    await enqueue(store, clock, "telegram", "a", "hello")
+    sender = FakeSender({"a": [RetryAfter(5)]})
+    dispatcher = make(store, clock, fake, {"telegram": sender}, max_attempts=1)
+
+    assert await dispatcher.run_once() == 1
+    item = items(store)["hello"]
+    assert item.status is OutboxStatus.PENDING
+    assert item.attempts == 0  # the platform's wait is not a failed attempt
+    assert item.next_attempt_at == START + timedelta(seconds=5)
+    assert item.last_error is not None and "RetryAfter" in item.last_error
+
+    assert await dispatcher.run_once() == 0  # not due yet
+    await enqueue(store, clock, "telegram", "b", "other chat")
+    paused_at = fake.now
+    await dispatcher.run_once()
+    assert fake.now - paused_at >= 4.9  # another chat on the channel waited for the pause too
+
+    advance(clock, 5)
+    await drain(dispatcher)
+    assert sender.delivered == [("b", "other chat"), ("a", "hello")]
+    assert items(store)["hello"].status is OutboxStatus.SENT
+
+
+async def test_temporary_failure_is_retried_with_backoff_then_sent(
+    store: MemoryStore, clock: FixedClock, fake: FakeTime
+) -> None:
+    await enqueue(store, clock, "zalo", "z", "report received")
+    sender = FakeSender({"z": [TemporaryFailure("502 Bad Gateway"), TemporaryFailure("timeout")]})
+    dispatcher = make(store, clock, fake, {"zalo": sender}, backoff_base=2.0)
+
+    await dispatcher.run_once()
+    item = items(store)["report received"]
+    assert (item.attempts, item.next_attempt_at) == (1, START + timedelta(seconds=2))
+    assert item.last_error == "TemporaryFailure: 502 Bad Gateway"
+
+    advance(clock, 1)
+    assert await dispatcher.run_once() == 0
+    advance(clock, 1)
+    await dispatcher.run_once()
+    item = items(store)["report received"]
+    assert (item.attempts, item.next_attempt_at) == (2, clock.now() + timedelta(seconds=4))
+
+    advance(clock, 4)
+    await dispatcher.run_once()
+    assert items(store)["report received"].status is OutboxStatus.SENT
+    assert sender.delivered == [("z", "report received")]
+    assert len(sender.attempts) == 3
+
+
+async def test_backoff_is_capped_and_jittered(
+    store: MemoryStore, clock: FixedClock, fake: FakeTime
+) -> None:
+    await enqueue(store, clock, "zalo", "z", "x")
+    sender = FakeSender({"z": [TemporaryFailure("down")] * 3})
+    pacers = {"zalo": ChannelPacer.unlimited(clock=fake.monotonic, sleep=fake.sleep)}
+    dispatcher = OutboxDispatcher(
+        factory(store), {"zalo": sender}, clock, pacers,
+        backoff_base=10, backoff_cap=15, jitter=lambda: 0.0,
+    )
+    delays = []
+    for _ in range(3):
+        await dispatcher.run_once()
+        delays.append((items(store)["x"].next_attempt_at - clock.now()).total_seconds())
+        advance(clock, 15)
+    assert delays == [5.0, 7.5, 7.5]  # half of min(cap, base * 2**n) when the jitter draws 0
+
+
+async def test_unexpected_error_is_retried_and_logged_without_the_text(
+    store: MemoryStore, clock: FixedClock, fake: FakeTime, caplog: pytest.LogCaptureFixture
+) -> None:
+    await enqueue(store, clock, "telegram", "a", "secret complaint about the ward chief")
+    sender = FakeSender({"a": [RuntimeError("boom")]})
+    dispatcher = make(store, clock, fake, {"telegram": sender})
+
+    with caplog.at_level(logging.DEBUG, logger="bot.dispatcher"):
+        await dispatcher.run_once()
+
+    item = items(store)["secret complaint about the ward chief"]
+    assert (item.status, item.attempts) == (OutboxStatus.PENDING, 1)
+    assert any(r.levelno == logging.ERROR and r.exc_info for r in caplog.records)
+    loud = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
+    assert loud and not any("secret" in message for message in loud)
+    assert any("secret" in r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG)
+
+
+async def test_permanent_failure_is_recorded_and_not_retried(
+    store: MemoryStore, clock: FixedClock, fake: FakeTime
+) -> None:
+    await enqueue(store, clock, "telegram", "a", "welcome")
+    await enqueue(store, clock, "telegram", "a", "next")
+    sender = FakeSender({"a": [PermanentFailure("Forbidden: bot was blocked by the user")]})
+    dispatcher = make(store, clock, fake, {"telegram": sender})
+
+    await drain(dispatcher)
+    advance(clock, 3600)
+    await drain(dispatcher)
+
+    item = items(store)["welcome"]
+    assert item.status is OutboxStatus.FAILED
+    assert item.last_error == "PermanentFailure: Forbidden: bot was blocked by the user"
+    assert sender.attempts == [("a", "welcome"), ("a", "next")]  # the chat is not stuck behind it
+
+
+async def test_item_fails_after_max_attempts(
+    store: MemoryStore, clock: FixedClock, fake: FakeTime
+) -> None:
+    await enqueue(store, clock, "zalo", "z", "x")
+    sender = FakeSender({"z": [TemporaryFailure("503")] * 10})
+    dispatcher = make(store, clock, fake, {"zalo": sender}, max_attempts=3)
+
+    for _ in range(5):
+        await dispatcher.run_once()
+        advance(clock, 300)
+
+    item = items(store)["x"]
+    assert item.status is OutboxStatus.FAILED
+    assert item.last_error == "TemporaryFailure: 503 (gave up after 3 attempts)"
+    assert len(sender.attempts) == 3
+
+
+async def test_later_message_waits_behind_one_waiting_for_retry(
+    store: MemoryStore, clock: FixedClock, fake: FakeTime
+) -> None:
+    await enqueue(store, clock, "telegram", "a", "first")
+    await enqueue(store, clock, "telegram", "a", "second")
+    sender = FakeSender({"a": [TemporaryFailure("timeout")]})
+    dispatcher = make(store, clock, fake, {"telegram": sender})
+
+    await drain(dispatcher)
+    assert sender.delivered == []
+    assert items(store)["second"].status is OutboxStatus.PENDING
+
+    advance(clock, 1)
+    await drain(dispatcher)
+    assert sender.delivered == [("a", "first"), ("a", "second")]
+
+
+async def test_conversation_reply_goes_before_older_broadcasts(
+    store: MemoryStore, clock: FixedClock, fake: FakeTime
+) -> None:
+    for n in range(3):
+        await enqueue(store, clock, "telegram", f"member-{n}", f"news {n}", Priority.BROADCAST)
+    await enqueue(store, clock, "telegram", "member-1", "older news", Priority.BROADCAST)
+    await enqueue(store, clock, "telegram", "reporter", "your report", Priority.CONVERSATION)
+    await enqueue(store, clock, "telegram", "member-1", "reply to member", Priority.CONVERSATION)
+    sender = FakeSender()
+    dispatcher = make(store, clock, fake, {"telegram": sender}, concurrency=1)
+
+    await drain(dispatcher)
+
+    texts = [text for _, text in sender.delivered]
+    assert texts[:2] == ["your report", "reply to member"]
+    assert texts.index("news 1") < texts.index("older news")  # same priority keeps its order
+    assert len(texts) == 6
+
+
+async def test_channel_without_sender_stays_pending_and_is_logged_once(
+    store: MemoryStore, clock: FixedClock, fake: FakeTime, caplog: pytest.LogCaptureFixture
+) -> None:
+    await enqueue(store, clock, "console", "local", "hi")
+    dispatcher = make(store, clock, fake, {"telegram": FakeSender()})
+    with caplog.at_level(logging.INFO, logger="bot.dispatcher"):
+        assert await dispatcher.run_once() == 0
+        assert await dispatcher.run_once() == 0
+    assert items(store)["hi"].status is OutboxStatus.PENDING
+    assert len([r for r in caplog.records if "console" in r.getMessage()]) == 1
+
+
+async def test_item_stays_pending_when_recording_the_outcome_fails(
+    clock: FixedClock, fake: FakeTime
+) -> None:
+    store = FlakyStore()
+    await enqueue(store, clock, "telegram", "a", "hello")
+    sender = FakeSender()
+    dispatcher = make(store, clock, fake, {"telegram": sender})
+
+    store.broken = True
+    assert await dispatcher.run_once() == 1
+    assert items(store)["hello"].status is OutboxStatus.PENDING
+
+    store.broken = False
+    await dispatcher.run_once()
+    assert items(store)["hello"].status is OutboxStatus.SENT
+    assert sender.delivered == [("a", "hello"), ("a", "hello")]  # at least once
+
+
+async def test_429_on_one_channel_does_not_stall_another(
+    store: MemoryStore, clock: FixedClock
+) -> None:
+    await enqueue(store, clock, "telegram", "a", "throttled")
+    await enqueue(store, clock, "telegram", "c", "same channel")
+    for n in range(3):
+        await enqueue(store, clock, "zalo", "z", f"zalo {n}")
+    telegram = FakeSender({"a": [RetryAfter(3600)]})
+    zalo = FakeSender()
+    dispatcher = OutboxDispatcher(
+        factory(store), {"telegram": telegram, "zalo": zalo}, clock,
+        {"telegram": ChannelPacer(30.0, 1.0)},  # real time: the pause really lasts an hour
+        idle_poll_seconds=3600, shutdown_grace_seconds=0.1,
+    )
+    runner = asyncio.create_task(dispatcher.run())
+
+    await eventually(lambda: len(zalo.delivered) == 3)
+    assert zalo.delivered == [("z", "zalo 0"), ("z", "zalo 1"), ("z", "zalo 2")]
+    assert telegram.delivered == []  # chat "c" waits for the channel's pause
+
+    dispatcher.stop()
+    await asyncio.wait_for(runner, 5)
+    assert items(store)["same channel"].status is OutboxStatus.PENDING
+
+
+async def test_wake_makes_a_waiting_run_send_promptly(
+    store: MemoryStore, clock: FixedClock, fake: FakeTime
+) -> None:
+    sender = FakeSender()
+    dispatcher = make(store, clock, fake, {"telegram": sender}, idle_poll_seconds=3600)
+    runner = asyncio.create_task(dispatcher.run())
+    await asyncio.sleep(0.05)  # the first pass found nothing; run() now waits an hour
+
+    for text in ("one", "two", "three"):
+        await enqueue(store, clock, "telegram", "a", text)
+    dispatcher.wake()
+
+    await eventually(lambda: len(sender.delivered) == 3)
+    assert sender.delivered == [("a", "one"), ("a", "two"), ("a", "three")]
+    dispatcher.stop()
+    await asyncio.wait_for(runner, 5)
+
+
+async def test_item_in_flight_is_not_started_again(
+    store: MemoryStore, clock: FixedClock, fake: FakeTime
+) -> None:
+    await enqueue(store, clock, "telegram", "a", "slow")
+    sender = BlockingSender()
+    dispatcher = make(store, clock, fake, {"telegram": sender})
+    first = asyncio.create_task(dispatcher.run_once())
+    await eventually(lambda: len(sender.attempts) == 1)
+
+    assert await asyncio.wait_for(dispatcher.run_once(), 2) == 0
+
+    sender.release.set()
+    assert await first == 1
+    assert sender.attempts == [("a", "slow")]
+
+
+async def test_pass_reading_before_an_outcome_was_committed_skips_that_chat(
+    clock: FixedClock, fake: FakeTime
+) -> None:
+    store = SlowReadStore()
+    await enqueue(store, clock, "telegram", "a", "first")
+    await enqueue(store, clock, "telegram", "a", "second")
+    sender = BlockingSender()
+    dispatcher = make(store, clock, fake, {"telegram": sender})
+    first = asyncio.create_task(dispatcher.run_once())
+    await eventually(lambda: len(sender.attempts) == 1)
+
+    store.gate.clear()
+    stale = asyncio.create_task(dispatcher.run_once())  # its snapshot still shows "first" pending
+    await asyncio.sleep(0.01)
+    sender.release.set()
+    await first
+    store.gate.set()
+
+    assert await stale == 0
+    await drain(dispatcher)
+    assert sender.attempts == [("a", "first"), ("a", "second")]
