@@ -1,0 +1,107 @@
+"""The database handle the composition root creates once: an engine and a unit-of-work factory."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from storage.uow import SqlUnitOfWork
+
+DEFAULT_URL = "sqlite+aiosqlite:///./data/dlxh.db"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def is_sqlite_url(url: str | URL) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def ensure_sqlite_directory(url: str | URL) -> None:
+    """Create the directory of a SQLite database file, so that the first connect succeeds."""
+    parsed = make_url(url)
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return
+    if database.startswith("file:"):
+        return
+    Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+
+
+def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    for pragma in (
+        "PRAGMA journal_mode=WAL",
+        "PRAGMA foreign_keys=ON",
+        "PRAGMA synchronous=NORMAL",
+        f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
+    ):
+        cursor.execute(pragma)
+    cursor.close()
+
+
+def _install_sqlite_events(engine: AsyncEngine) -> None:
+    # The driver's own transaction handling is kept on purpose: it issues BEGIN together with
+    # the first write of a unit of work, which saves a round trip to the SQLite thread per
+    # update. Units of work of one process never interleave (the write lock of `Database`), and
+    # a writer of another process is waited for (busy_timeout), because a transaction begins
+    # with its first write and so never holds a stale read snapshot.
+    event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
+
+
+class Database:
+    """An async engine, and `unit_of_work` (a `domain.ports.UnitOfWorkFactory`)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.is_postgres = engine.dialect.name == "postgresql"
+        self.is_sqlite = engine.dialect.name == "sqlite"
+        # SQLite has one writer: units of work of this process take turns instead of hitting
+        # "database is locked". Created here, never at import time.
+        self._write_lock = asyncio.Lock() if self.is_sqlite else None
+
+    @classmethod
+    def connect(cls, url: str = DEFAULT_URL, **engine_options: Any) -> Database:
+        """Create the engine (no connection is opened until first use)."""
+        if not is_sqlite_url(url):
+            return cls(create_async_engine(url, **engine_options))
+        ensure_sqlite_directory(url)
+        # A unit of work already rolls back what it did not commit when it closes its
+        # connection; the pool's extra rollback on return would be one more trip to the
+        # SQLite thread per unit of work.
+        engine_options.setdefault("pool_reset_on_return", None)
+        engine = create_async_engine(url, **engine_options)
+        _install_sqlite_events(engine)
+        return cls(engine)
+
+    @property
+    def url(self) -> URL:
+        return self.engine.url
+
+    def unit_of_work(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine, self._write_lock, is_postgres=self.is_postgres)
+
+    async def ping(self) -> None:
+        """Run `SELECT 1`; raises if the database cannot be reached."""
+        if self._write_lock is not None:
+            async with self._write_lock:
+                await self._select_one()
+        else:
+            await self._select_one()
+
+    async def _select_one(self) -> None:
+        async with self.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+if TYPE_CHECKING:  # mypy proves that `Database.unit_of_work` is a `UnitOfWorkFactory`
+    from domain.ports import UnitOfWorkFactory
+
+    def _is_factory(database: Database) -> UnitOfWorkFactory:
+        return database.unit_of_work

@@ -1,0 +1,179 @@
+"""Tables, as SQLAlchemy 2 declarative models.
+
+Repositories use them through Core statements (`insert(ReportRow)`, `select(ReportRow.id)`), not
+through the ORM identity map: that is cheaper per update and keeps transactions explicit.
+All moments are `UTCDateTime` (aware UTC in, aware UTC out).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from storage.types import BigId, JSONDocument, UTCDateTime
+
+# Stable constraint names, so that migrations (and SQLite batch mode) can refer to them.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+CODE = 64  # length of short codes (units, wards, categories, flows)
+EXTERNAL = 128  # ids and chat ids handed out by a channel
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class PersonRow(Base):
+    __tablename__ = "people"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(256))
+    role: Mapped[str] = mapped_column(String(32), index=True)
+    unit_code: Mapped[str | None] = mapped_column(String(CODE))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ChannelIdentityRow(Base):
+    """One way of reaching a person; (channel, external_id) is unique as the primary key."""
+
+    __tablename__ = "channel_identities"
+
+    channel: Mapped[str] = mapped_column(String(32), primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(EXTERNAL), primary_key=True)
+    chat_id: Mapped[str] = mapped_column(String(EXTERNAL))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+
+
+class InvitationRow(Base):
+    __tablename__ = "invitations"
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    role: Mapped[str] = mapped_column(String(32))
+    unit_code: Mapped[str | None] = mapped_column(String(CODE))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    used_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+
+
+class ReportRow(Base):
+    __tablename__ = "reports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    reporter_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    category_code: Mapped[str] = mapped_column(String(CODE))
+    ward_code: Mapped[str] = mapped_column(String(CODE))
+    address: Mapped[str | None] = mapped_column(Text)
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    description: Mapped[str] = mapped_column(Text)
+    urgency: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(32), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    acknowledge_deadline: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    channel: Mapped[str] = mapped_column(String(32))
+
+
+class MediaRow(Base):
+    __tablename__ = "media"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    mime: Mapped[str] = mapped_column(String(128))
+    size: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ReportMediaRow(Base):
+    __tablename__ = "report_media"
+
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sha256: Mapped[str] = mapped_column(ForeignKey("media.sha256"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+
+
+class ReportEventRow(Base):
+    """The append-only timeline of a report."""
+
+    __tablename__ = "report_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    actor_role: Mapped[str | None] = mapped_column(String(32))
+    from_status: Mapped[str] = mapped_column(String(32))
+    to_status: Mapped[str] = mapped_column(String(32))
+    note: Mapped[str] = mapped_column(Text)
+    evidence: Mapped[list[str]] = mapped_column(JSONDocument)
+
+
+class CounterRow(Base):
+    """Named sequences without gaps on rollback, e.g. `report:2026` for report numbers."""
+
+    __tablename__ = "counters"
+
+    name: Mapped[str] = mapped_column(String(CODE), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer)
+
+
+class DraftRow(Base):
+    __tablename__ = "drafts"
+
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), primary_key=True)
+    flow: Mapped[str] = mapped_column(String(CODE))
+    step: Mapped[str] = mapped_column(String(CODE))
+    data: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    revision: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ProcessedUpdateRow(Base):
+    """Incoming updates already handled, so that a redelivery does nothing twice."""
+
+    __tablename__ = "processed_updates"
+
+    channel: Mapped[str] = mapped_column(String(32), primary_key=True)
+    update_key: Mapped[str] = mapped_column(String(EXTERNAL), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class OutboxRow(Base):
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_priority_id", "status", "priority", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    chat_id: Mapped[str] = mapped_column(String(EXTERNAL))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer)
+    priority: Mapped[int] = mapped_column(Integer)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+metadata = Base.metadata

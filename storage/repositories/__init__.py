@@ -1,0 +1,17 @@
+"""SQL implementations of the repository ports in `domain.ports`."""
+
+from storage.repositories.drafts import SqlDrafts
+from storage.repositories.invitations import SqlInvitations
+from storage.repositories.outbox import SqlOutbox
+from storage.repositories.people import SqlPeople
+from storage.repositories.reports import SqlReports
+from storage.repositories.updates import SqlProcessedUpdates
+
+__all__ = [
+    "SqlDrafts",
+    "SqlInvitations",
+    "SqlOutbox",
+    "SqlPeople",
+    "SqlProcessedUpdates",
+    "SqlReports",
+]

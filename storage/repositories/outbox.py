@@ -1,0 +1,77 @@
+"""The transactional outbox: outgoing messages written with the change that caused them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, insert, select, update
+
+from domain.messages import OutboxItem, OutboxStatus, Reply
+from storage.models import OutboxRow
+from storage.repositories.base import SqlRepository
+
+_COLUMNS = select(
+    OutboxRow.id, OutboxRow.channel, OutboxRow.chat_id, OutboxRow.payload, OutboxRow.status,
+    OutboxRow.attempts, OutboxRow.next_attempt_at, OutboxRow.created_at, OutboxRow.priority,
+    OutboxRow.last_error, OutboxRow.sent_at,
+)
+_PENDING = (
+    _COLUMNS.where(OutboxRow.status == OutboxStatus.PENDING.value)
+    .order_by(OutboxRow.priority, OutboxRow.id)
+    .limit(bindparam("limit"))
+)
+_ALL = _COLUMNS.order_by(OutboxRow.id)
+_ADD = insert(OutboxRow)
+_BY_ID = OutboxRow.id == bindparam("item_id")
+_MARK_SENT = update(OutboxRow).where(_BY_ID).values(
+    status=OutboxStatus.SENT.value, sent_at=bindparam("at"),
+)
+_MARK_RETRY = update(OutboxRow).where(_BY_ID).values(
+    attempts=bindparam("new_attempts"), next_attempt_at=bindparam("next_at"),
+    last_error=bindparam("error"),
+)
+_MARK_FAILED = update(OutboxRow).where(_BY_ID).values(
+    status=OutboxStatus.FAILED.value, failed_at=bindparam("at"), last_error=bindparam("error"),
+)
+
+
+def _item(row: Any) -> OutboxItem:
+    return OutboxItem(
+        id=row.id, channel=row.channel, chat_id=row.chat_id, reply=Reply.from_json(row.payload),
+        status=OutboxStatus(row.status), attempts=row.attempts,
+        next_attempt_at=row.next_attempt_at, created_at=row.created_at, priority=row.priority,
+        last_error=row.last_error, sent_at=row.sent_at,
+    )
+
+
+class SqlOutbox(SqlRepository):
+    async def add(
+        self, channel: str, chat_id: str, reply: Reply, now: datetime, priority: int = 0
+    ) -> None:
+        await self._run(_ADD, {
+            "channel": channel, "chat_id": chat_id, "payload": reply.to_json(),
+            "status": OutboxStatus.PENDING.value, "attempts": 0, "priority": priority,
+            "next_attempt_at": now, "created_at": now,
+        })
+
+    async def pending(self, limit: int) -> list[OutboxItem]:
+        """Pending items by priority, then oldest first (due or not)."""
+        return [_item(row) for row in (await self._run(_PENDING, {"limit": limit})).all()]
+
+    async def mark_sent(self, item_id: int, at: datetime) -> None:
+        await self._run(_MARK_SENT, {"item_id": item_id, "at": at})
+
+    async def mark_retry(
+        self, item_id: int, attempts: int, next_attempt_at: datetime, error: str
+    ) -> None:
+        await self._run(_MARK_RETRY, {
+            "item_id": item_id, "new_attempts": attempts, "next_at": next_attempt_at,
+            "error": error,
+        })
+
+    async def mark_failed(self, item_id: int, at: datetime, error: str) -> None:
+        await self._run(_MARK_FAILED, {"item_id": item_id, "at": at, "error": error})
+
+    async def all(self) -> list[OutboxItem]:
+        return [_item(row) for row in (await self._run(_ALL)).all()]

@@ -1,0 +1,84 @@
+"""People and the channel identities through which they reach the bot."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import bindparam, insert, select, update
+
+from domain.people import ChannelIdentity, Person, Role
+from storage.models import ChannelIdentityRow, PersonRow
+from storage.repositories.base import SqlRepository
+
+_PERSON = select(
+    PersonRow.id, PersonRow.display_name, PersonRow.role, PersonRow.unit_code,
+    PersonRow.created_at,
+)
+_BY_IDENTITY = _PERSON.join(ChannelIdentityRow, ChannelIdentityRow.person_id == PersonRow.id).where(
+    ChannelIdentityRow.channel == bindparam("channel"),
+    ChannelIdentityRow.external_id == bindparam("external_id"),
+)
+_GET = _PERSON.where(PersonRow.id == bindparam("person_id"))
+_ADD_PERSON = insert(PersonRow).returning(PersonRow.id)
+_SET_ROLE = (
+    update(PersonRow)
+    .where(PersonRow.id == bindparam("person_id"))
+    .values(role=bindparam("new_role"), unit_code=bindparam("new_unit"))
+)
+_IDENTITIES = (
+    select(
+        ChannelIdentityRow.channel, ChannelIdentityRow.external_id, ChannelIdentityRow.chat_id,
+        ChannelIdentityRow.person_id,
+    )
+    .where(ChannelIdentityRow.person_id == bindparam("person_id"))
+    .order_by(ChannelIdentityRow.channel, ChannelIdentityRow.external_id)
+)
+
+
+def _person(row: Any) -> Person:
+    return Person(
+        id=row.id, display_name=row.display_name, role=Role(row.role), unit_code=row.unit_code,
+        created_at=row.created_at,
+    )
+
+
+class SqlPeople(SqlRepository):
+    async def by_identity(self, channel: str, external_id: str) -> Person | None:
+        result = await self._run(_BY_IDENTITY, {"channel": channel, "external_id": external_id})
+        row = result.first()
+        return None if row is None else _person(row)
+
+    async def get(self, person_id: int) -> Person | None:
+        row = (await self._run(_GET, {"person_id": person_id})).first()
+        return None if row is None else _person(row)
+
+    async def add(
+        self, display_name: str, role: Role, unit_code: str | None, now: datetime,
+        identity: tuple[str, str, str],
+    ) -> Person:
+        person_id: int = (await self._run(_ADD_PERSON, {
+            "display_name": display_name, "role": role.value, "unit_code": unit_code,
+            "created_at": now,
+        })).scalar_one()
+        channel, external_id, chat_id = identity
+        await self._run(insert(ChannelIdentityRow), {
+            "channel": channel, "external_id": external_id, "chat_id": chat_id,
+            "person_id": person_id,
+        })
+        return Person(person_id, display_name, role, unit_code, now.astimezone(UTC))
+
+    async def set_role(self, person_id: int, role: Role, unit_code: str | None) -> None:
+        await self._run(
+            _SET_ROLE, {"person_id": person_id, "new_role": role.value, "new_unit": unit_code}
+        )
+
+    async def identities(self, person_id: int) -> list[ChannelIdentity]:
+        rows = (await self._run(_IDENTITIES, {"person_id": person_id})).all()
+        return [ChannelIdentity(r.channel, r.external_id, r.chat_id, r.person_id) for r in rows]
+
+    async def with_role(self, role: Role, unit_code: str | None = None) -> list[Person]:
+        statement = _PERSON.where(PersonRow.role == role.value).order_by(PersonRow.id)
+        if unit_code is not None:
+            statement = statement.where(PersonRow.unit_code == unit_code)
+        return [_person(row) for row in (await self._run(statement)).all()]

@@ -1,0 +1,157 @@
+"""Reports, their media and their append-only timeline."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import replace
+from typing import Any
+
+from sqlalchemy import ColumnElement, bindparam, insert, select
+
+from domain.people import Role
+from domain.reports import (
+    Location,
+    MediaKind,
+    Report,
+    ReportEvent,
+    ReportStatus,
+    StoredMedia,
+    Urgency,
+)
+from storage.models import CounterRow, MediaRow, ReportEventRow, ReportMediaRow, ReportRow
+from storage.repositories.base import PerDialect, SqlRepository
+
+_NEXT_NUMBER = PerDialect.build(CounterRow, lambda insert_: insert_.values(
+    name=bindparam("counter"), value=1,
+).on_conflict_do_update(
+    index_elements=[CounterRow.name], set_={"value": CounterRow.value + 1},
+).returning(CounterRow.value))
+
+_ADD_MEDIA = PerDialect.build(MediaRow, lambda insert_: insert_.on_conflict_do_nothing())
+_ADD_REPORT = insert(ReportRow).returning(ReportRow.id)
+_REPORTS = select(ReportRow.__table__)
+_MEDIA = (
+    select(
+        ReportMediaRow.report_id, ReportMediaRow.kind, MediaRow.sha256, MediaRow.mime,
+        MediaRow.size,
+    )
+    .join(MediaRow, MediaRow.sha256 == ReportMediaRow.sha256)
+    .order_by(ReportMediaRow.report_id, ReportMediaRow.position)
+)
+_EVENTS = (
+    select(ReportEventRow.__table__)
+    .where(ReportEventRow.report_id == bindparam("report_id"))
+    .order_by(ReportEventRow.id)
+)
+
+
+def counter_name(year: int) -> str:
+    return f"report:{year}"
+
+
+def _report_values(report: Report) -> dict[str, Any]:
+    location = report.location
+    return {
+        "code": report.code, "reporter_id": report.reporter_id,
+        "category_code": report.category_code, "ward_code": report.ward_code,
+        "address": report.address, "description": report.description,
+        "latitude": None if location is None else location.latitude,
+        "longitude": None if location is None else location.longitude,
+        "urgency": report.urgency.value, "status": report.status.value,
+        "created_at": report.created_at, "acknowledge_deadline": report.acknowledge_deadline,
+        "channel": report.channel,
+    }
+
+
+def _report(row: Any, media: list[StoredMedia]) -> Report:
+    location = None
+    if row.latitude is not None and row.longitude is not None:
+        location = Location(row.latitude, row.longitude)
+    return Report(
+        id=row.id, code=row.code, reporter_id=row.reporter_id,
+        category_code=row.category_code, ward_code=row.ward_code, address=row.address,
+        location=location, description=row.description, urgency=Urgency(row.urgency),
+        status=ReportStatus(row.status), created_at=row.created_at,
+        acknowledge_deadline=row.acknowledge_deadline, channel=row.channel, media=media,
+    )
+
+
+def _event_values(event: ReportEvent) -> dict[str, Any]:
+    return {
+        "report_id": event.report_id, "at": event.at, "actor_id": event.actor_id,
+        "actor_role": None if event.actor_role is None else event.actor_role.value,
+        "from_status": event.from_status.value, "to_status": event.to_status.value,
+        "note": event.note, "evidence": list(event.evidence),
+    }
+
+
+def _event(row: Any) -> ReportEvent:
+    return ReportEvent(
+        report_id=row.report_id, at=row.at, actor_id=row.actor_id,
+        actor_role=None if row.actor_role is None else Role(row.actor_role),
+        from_status=ReportStatus(row.from_status), to_status=ReportStatus(row.to_status),
+        note=row.note, evidence=tuple(row.evidence or ()),
+    )
+
+
+class SqlReports(SqlRepository):
+    async def next_number(self, year: int) -> int:
+        result = await self._run_dialect(_NEXT_NUMBER, {"counter": counter_name(year)})
+        value: int = result.scalar_one()
+        return value
+
+    async def add(self, report: Report) -> Report:
+        report_id: int = (await self._run(_ADD_REPORT, _report_values(report))).scalar_one()
+        if report.media:
+            await self._add_media(report_id, report)
+        return replace(report, id=report_id, media=list(report.media))
+
+    async def _add_media(self, report_id: int, report: Report) -> None:
+        unique = {item.sha256: item for item in report.media}
+        await self._run(_ADD_MEDIA.pick(self._source.is_postgres), [
+            {"sha256": m.sha256, "kind": m.kind.value, "mime": m.mime, "size": m.size,
+             "created_at": report.created_at}
+            for m in unique.values()
+        ])
+        await self._run(insert(ReportMediaRow), [
+            {"report_id": report_id, "position": position, "sha256": m.sha256,
+             "kind": m.kind.value}
+            for position, m in enumerate(report.media)
+        ])
+
+    async def by_code(self, code: str) -> Report | None:
+        found = await self._load(ReportRow.code == code)
+        return found[0] if found else None
+
+    async def for_reporter(self, person_id: int) -> list[Report]:
+        return await self._load(ReportRow.reporter_id == person_id)
+
+    async def all(self) -> list[Report]:
+        return await self._load(None)
+
+    async def _load(self, condition: ColumnElement[bool] | None) -> list[Report]:
+        statement = _REPORTS if condition is None else _REPORTS.where(condition)
+        rows = (await self._run(statement.order_by(ReportRow.id))).all()
+        if not rows:
+            return []
+        media_of = await self._media(condition)
+        return [_report(row, media_of.get(row.id, [])) for row in rows]
+
+    async def _media(self, condition: ColumnElement[bool] | None) -> dict[int, list[StoredMedia]]:
+        statement = _MEDIA
+        if condition is not None:
+            statement = statement.join(
+                ReportRow, ReportRow.id == ReportMediaRow.report_id
+            ).where(condition)
+        media: dict[int, list[StoredMedia]] = defaultdict(list)
+        for row in (await self._run(statement)).all():
+            item = StoredMedia(row.sha256, MediaKind(row.kind), row.mime, row.size)
+            media[row.report_id].append(item)
+        return media
+
+    async def add_event(self, event: ReportEvent) -> None:
+        await self._run(insert(ReportEventRow), _event_values(event))
+
+    async def events(self, report_id: int) -> list[ReportEvent]:
+        rows = (await self._run(_EVENTS, {"report_id": report_id})).all()
+        return [_event(row) for row in rows]

@@ -1,0 +1,112 @@
+"""The SQL unit of work: one connection and one transaction, repositories bound to it."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from types import TracebackType
+from typing import TYPE_CHECKING, Self
+
+from sqlalchemy import BigInteger, bindparam, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from domain.ports import (
+    DraftRepository,
+    InvitationRepository,
+    OutboxRepository,
+    PeopleRepository,
+    ProcessedUpdates,
+    ReportRepository,
+    UnitOfWork,
+)
+from storage.repositories import (
+    SqlDrafts,
+    SqlInvitations,
+    SqlOutbox,
+    SqlPeople,
+    SqlProcessedUpdates,
+    SqlReports,
+)
+
+_ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(:key)").bindparams(
+    bindparam("key", type_=BigInteger())
+)
+
+
+def advisory_key(chat_key: str) -> int:
+    """A stable signed 64-bit number for a chat key (Python's `hash()` changes per process)."""
+    digest = hashlib.blake2b(chat_key.encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+class SqlUnitOfWork:
+    """`async with uow:` opens a connection; `commit()` commits; leaving otherwise rolls back.
+
+    On SQLite the database's write lock is held from entering to leaving, so units of work of
+    one process run one after another (SQLite has one writer). Do not nest them on SQLite.
+    """
+
+    def __init__(
+        self, engine: AsyncEngine, write_lock: asyncio.Lock | None, *, is_postgres: bool
+    ) -> None:
+        self._engine = engine
+        self._write_lock = write_lock
+        self.is_postgres = is_postgres
+        self._connection: AsyncConnection | None = None
+        # Annotated with the port types: the ports declare plain (invariant) attributes.
+        self.people: PeopleRepository = SqlPeople(self)
+        self.invitations: InvitationRepository = SqlInvitations(self)
+        self.reports: ReportRepository = SqlReports(self)
+        self.drafts: DraftRepository = SqlDrafts(self)
+        self.updates: ProcessedUpdates = SqlProcessedUpdates(self)
+        self.outbox: OutboxRepository = SqlOutbox(self)
+
+    @property
+    def connection(self) -> AsyncConnection:
+        if self._connection is None:
+            raise RuntimeError("the unit of work is not open: use it as `async with uow:`")
+        return self._connection
+
+    async def __aenter__(self) -> Self:
+        if self._connection is not None:
+            raise RuntimeError("this unit of work is already open")
+        if self._write_lock is not None:
+            await self._write_lock.acquire()
+        try:
+            self._connection = await self._engine.connect()
+        except BaseException:
+            self._release()
+            raise
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        connection, self._connection = self._connection, None
+        try:
+            if connection is not None:
+                await connection.close()  # rolls back whatever was not committed
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        if self._write_lock is not None:
+            self._write_lock.release()
+
+    async def lock_chat(self, chat_key: str) -> None:
+        """Hold an advisory lock on the chat until the transaction ends (no-op on SQLite)."""
+        if self.is_postgres:
+            await self.connection.execute(_ADVISORY_LOCK, {"key": advisory_key(chat_key)})
+
+    async def commit(self) -> None:
+        await self.connection.commit()
+
+    async def rollback(self) -> None:
+        await self.connection.rollback()
+
+
+if TYPE_CHECKING:  # mypy proves that the class fulfils the port
+
+    def _fulfils_port(uow: SqlUnitOfWork) -> UnitOfWork:
+        return uow
