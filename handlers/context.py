@@ -56,8 +56,10 @@ class Context:
     def t(self, key: str, **values: object) -> str:
         return self.services.catalog.t(key, **values)
 
-    def say(self, text: str, choices: tuple[Choice, ...] = (), **flags: bool) -> None:
-        self.replies.append(Reply(text=text, choices=choices, **flags))
+    def say(
+        self, text: str, choices: tuple[Choice, ...] = (), request_location: bool = False
+    ) -> None:
+        self.replies.append(Reply(text=text, choices=choices, request_location=request_location))
 
     def local_time(self, moment: datetime) -> str:
         """'15:30 28/11/2026' in the organisation's time zone."""

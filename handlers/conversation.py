@@ -17,7 +17,7 @@ from handlers.menu import (
     show_help,
     show_menu,
 )
-from handlers.start import is_invitation_code, redeem, start
+from handlers.start import is_invitation_code, start
 from handlers.status import show_status
 from handlers.text import match_choice, split_command
 from handlers.types import Kind

@@ -35,7 +35,7 @@ class Answer:
     album_id: str | None = None
 
 
-class Rejected(Exception):  # noqa: N818 - reads as "the answer was rejected"
+class Rejected(Exception):
     """Raised by a step's `save`: the text says why; the step is asked again."""
 
 
@@ -53,16 +53,22 @@ class Step:
     text_refusal: str = "common.choose_from_list"  # said when typed text names no option
 
 
+def draft_token(draft: Draft) -> str:
+    """Tells drafts apart, so a button left over from an earlier report is recognised as old."""
+    return format(int(draft.created_at.timestamp() * 1000) % 36**6, "x")
+
+
 def payload(draft: Draft, key: str) -> str:
-    return f"s:{draft.revision}:{key}"
+    # The draft and the step travel with the button: a button of another draft or step is from
+    # an old message. Buttons of the same step stay good ("Xong" under any "photo received").
+    return f"s:{draft_token(draft)}:{draft.step}:{key}"
 
 
-def parse_payload(data: str) -> tuple[int, str] | None:
-    kind, _, rest = data.partition(":")
-    revision, _, key = rest.partition(":")
-    if kind != "s" or not revision.isdigit() or not key:
+def parse_payload(data: str) -> tuple[str, str, str] | None:
+    parts = data.split(":", 3)
+    if len(parts) != 4 or parts[0] != "s" or not all(parts[1:]):
         return None
-    return int(revision), key
+    return parts[1], parts[2], parts[3]
 
 
 class Conversation:
@@ -77,13 +83,18 @@ class Conversation:
         step = self.steps[draft.step]
         keys = [*step.options(ctx, draft)]
         if step.name != "resume":
-            keys += [Choice(BACK_KEY, ctx.t("common.back")), Choice(CANCEL_KEY, ctx.t("common.cancel"))]
+            keys += [
+                Choice(BACK_KEY, ctx.t("common.back")),
+                Choice(CANCEL_KEY, ctx.t("common.cancel")),
+            ]
         return keys
 
     def ask(self, ctx: Context, draft: Draft, prefix: str = "") -> None:
         step = self.steps[draft.step]
         text = step.question(ctx, draft)
-        rendered = tuple(Choice(payload(draft, c.payload), c.label) for c in self.choices(ctx, draft))
+        rendered = tuple(
+            Choice(payload(draft, c.payload), c.label) for c in self.choices(ctx, draft)
+        )
         location = step.request_location and ctx.incoming.channel in LOCATION_CHANNELS
         ctx.say(f"{prefix}\n{text}" if prefix else text, rendered, request_location=location)
 
@@ -159,19 +170,21 @@ class Conversation:
             self.ask(ctx, draft, prefix=ctx.t(step.text_refusal, count=len(choices)))
             return None
         if incoming.kind in step.takes:
-            return Answer(location=incoming.location, media=incoming.media, album_id=incoming.album_id)
+            return Answer(
+                location=incoming.location, media=incoming.media, album_id=incoming.album_id
+            )
         self.ask(ctx, draft, prefix=ctx.t(_REFUSALS.get(incoming.kind, "common.unsupported")))
         return None
 
     def _pressed(self, ctx: Context, draft: Draft, choices: list[Choice]) -> Answer | None:
         parsed = parse_payload(ctx.incoming.payload)
-        if parsed is not None and parsed[0] != draft.revision:
+        if parsed is not None and (parsed[0], parsed[1]) != (draft_token(draft), draft.step):
             self.ask(ctx, draft, prefix=ctx.t("common.stale_button"))
             return None
-        if parsed is None or all(c.payload != parsed[1] for c in choices):
+        if parsed is None or all(c.payload != parsed[2] for c in choices):
             self.ask(ctx, draft, prefix=ctx.t("common.invalid_choice"))
             return None
-        return Answer(choice=parsed[1])
+        return Answer(choice=parsed[2])
 
 
 LOCATION_CHANNELS: Final = frozenset({"telegram"})

@@ -1,16 +1,16 @@
 """The intake conversation: how a collaborator files a report, at a glance.
 
-| step        | asks                               | takes                          | next        |
-|-------------|------------------------------------|--------------------------------|-------------|
-| category    | which field (6 from the org)       | a category                     | ward        |
-| ward        | which ward (hers first)            | a ward                         | place       |
-| place       | where exactly                      | a shared location, or an address | description |
-| description | what happened                      | text (≤ 2000), or a voice note | photos      |
-| photos      | photos of the scene, then "Xong"   | 0–5 photos (albums too), Xong  | urgency     |
-| urgency     | how urgent                         | normal / urgent / hot news     | summary     |
-| summary     | everything, to check               | Send / Edit / Cancel           | (sent)      |
-| edit        | which field to change              | a field                        | that field, then summary |
-| resume      | continue the unfinished report?    | continue / discard             | where it stopped |
+| step        | asks                            | takes                           | next        |
+|-------------|---------------------------------|---------------------------------|-------------|
+| category    | which field (6 from the org)    | a category                      | ward        |
+| ward        | which ward (hers first)         | a ward                          | place       |
+| place       | where exactly                   | a shared location or an address | description |
+| description | what happened                   | text (≤ 2000) or a voice note   | photos      |
+| photos      | photos of the scene, then Xong  | 0–5 photos (albums too), Xong   | urgency     |
+| urgency     | how urgent                      | normal / urgent / hot news      | summary     |
+| summary     | everything, to check            | Send / Edit / Cancel            | (sent)      |
+| edit        | which field to change           | a field                         | it, summary |
+| resume      | continue the unfinished report? | continue / discard              | where it was |
 
 Every step also takes Back, Cancel (`/huy`) and help (`/trogiup`); see docs/intake.md for the
 diagram. The generic machinery (buttons, typed numbers, stale buttons) is in `handlers/engine.py`.
@@ -115,21 +115,31 @@ def photos_question(ctx: Context, draft: Draft) -> str:
     count, limit = len(draft.data.get("photos", [])), ctx.settings.max_photos
     if draft.data.get("photos_refused"):
         return ctx.t("intake.photos.too_many", limit=limit)
+    if count >= limit:
+        return ctx.t("intake.photos.full", limit=limit)
     if count:
-        key = "intake.photos.full" if count >= limit else "intake.photos.received"
+        # The reply to an album comes after its first photo: the count would be wrong.
+        key = (
+            "intake.photos.received_album" if draft.data.get("album") else "intake.photos.received"
+        )
         return ctx.t(key, count=count, limit=limit)
-    return ctx.t("intake.photos.ask_again" if draft.data.get("editing") else "intake.photos.ask",
-                 limit=limit)
+    return ctx.t("intake.photos.ask", limit=limit)
 
 
 def photos_options(ctx: Context, draft: Draft) -> list[Choice]:
-    return [Choice("done", ctx.t("intake.photos.done"))]
+    done = [Choice("done", ctx.t("intake.photos.done"))]
+    if draft.data.get("photos"):
+        done.append(Choice("clear", ctx.t("intake.photos.clear")))
+    return done
 
 
 async def save_photo(ctx: Context, draft: Draft, answer: Answer) -> str:
-    if answer.choice == "done":
+    if answer.choice in ("done", "clear"):
         draft.data.pop("album", None)
         draft.data.pop("photos_refused", None)
+        if answer.choice == "clear":
+            draft.data["photos"] = []
+            return REASK
         return NEXT
     photos: list[dict[str, object]] = draft.data.setdefault("photos", [])
     # An album arrives as several updates: answer its first photo only, and refuse extra
@@ -193,8 +203,6 @@ def edit_options(ctx: Context, draft: Draft) -> list[Choice]:
 
 async def save_edit(ctx: Context, draft: Draft, answer: Answer) -> str:
     draft.data["editing"] = True
-    if answer.choice == "photos":
-        draft.data["photos"] = []
     return answer.choice or "summary"
 
 
@@ -234,33 +242,103 @@ def _bounded_text(ctx: Context, text: str | None, limit: int) -> str:
 def _media_json(answer: Answer) -> dict[str, object]:
     media = answer.media
     assert media is not None
-    return {"sha256": media.sha256, "kind": media.kind.value, "mime": media.mime, "size": media.size}
+    return {
+        "sha256": media.sha256,
+        "kind": media.kind.value,
+        "mime": media.mime,
+        "size": media.size,
+    }
 
 
 STEPS: Final = {
     step.name: step
     for step in (
-        Step("category", lambda c, d: c.t("intake.category.ask"), category_options, save_category,
-             next="ward", help_key="intake.category.help", back=None),
-        Step("ward", ward_question, ward_options, save_ward,
-             next="place", help_key="intake.ward.help", back="category"),
-        Step("place", place_question, lambda c, d: [], save_place,
-             next="description", takes=frozenset({Kind.TEXT, Kind.LOCATION}),
-             help_key="intake.place.help", back="ward", request_location=True),
-        Step("description", description_question, lambda c, d: [], save_description,
-             next="photos", takes=frozenset({Kind.TEXT, Kind.VOICE}),
-             help_key="intake.description.help", back="place"),
-        Step("photos", photos_question, photos_options, save_photo,
-             next="urgency", takes=frozenset({Kind.PHOTO}), help_key="intake.photos.help",
-             back="description", text_refusal="intake.photos.text_instead"),
-        Step("urgency", lambda c, d: c.t("intake.urgency.ask"), urgency_options, save_urgency,
-             next="summary", help_key="intake.urgency.help", back="photos"),
-        Step("summary", summary_question, summary_options, save_summary,
-             next=None, help_key="intake.summary.help", back="urgency"),
-        Step("edit", lambda c, d: c.t("intake.edit.ask"), edit_options, save_edit,
-             next=None, help_key="intake.edit.help", back="summary"),
-        Step("resume", resume_question, resume_options, save_resume,
-             next=None, help_key="intake.resume.help", back=None),
+        Step(
+            "category",
+            lambda c, d: c.t("intake.category.ask"),
+            category_options,
+            save_category,
+            next="ward",
+            help_key="intake.category.help",
+            back=None,
+        ),
+        Step(
+            "ward",
+            ward_question,
+            ward_options,
+            save_ward,
+            next="place",
+            help_key="intake.ward.help",
+            back="category",
+        ),
+        Step(
+            "place",
+            place_question,
+            lambda c, d: [],
+            save_place,
+            next="description",
+            takes=frozenset({Kind.TEXT, Kind.LOCATION}),
+            help_key="intake.place.help",
+            back="ward",
+            request_location=True,
+        ),
+        Step(
+            "description",
+            description_question,
+            lambda c, d: [],
+            save_description,
+            next="photos",
+            takes=frozenset({Kind.TEXT, Kind.VOICE}),
+            help_key="intake.description.help",
+            back="place",
+        ),
+        Step(
+            "photos",
+            photos_question,
+            photos_options,
+            save_photo,
+            next="urgency",
+            takes=frozenset({Kind.PHOTO}),
+            help_key="intake.photos.help",
+            back="description",
+            text_refusal="intake.photos.text_instead",
+        ),
+        Step(
+            "urgency",
+            lambda c, d: c.t("intake.urgency.ask"),
+            urgency_options,
+            save_urgency,
+            next="summary",
+            help_key="intake.urgency.help",
+            back="photos",
+        ),
+        Step(
+            "summary",
+            summary_question,
+            summary_options,
+            save_summary,
+            next=None,
+            help_key="intake.summary.help",
+            back="urgency",
+        ),
+        Step(
+            "edit",
+            lambda c, d: c.t("intake.edit.ask"),
+            edit_options,
+            save_edit,
+            next=None,
+            help_key="intake.edit.help",
+            back="summary",
+        ),
+        Step(
+            "resume",
+            resume_question,
+            resume_options,
+            save_resume,
+            next=None,
+            help_key="intake.resume.help",
+            back=None,
+        ),
     )
 }
 

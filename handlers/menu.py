@@ -31,7 +31,11 @@ def greet(ctx: Context, prefix: str = "") -> None:
     if person.role is Role.RESIDENT:
         text = ctx.t("start.greeting_resident", name=person.display_name)
     else:
-        key = "start.greeting_collaborator" if person.role in REPORTING_ROLES else "start.greeting_member"
+        key = (
+            "start.greeting_collaborator"
+            if person.role in REPORTING_ROLES
+            else "start.greeting_member"
+        )
         text = ctx.t(
             key,
             name=person.display_name,

@@ -22,10 +22,10 @@ async def redeem(ctx: Context, raw_code: str) -> bool:
     code = raw_code.strip().upper()
     invitation = await ctx.uow.invitations.get(code)
     problem = InvitationProblem.UNKNOWN if invitation is None else invitation.problem_at(ctx.now)
-    if invitation is not None and problem is None and invitation.unit_code is not None:
-        if ctx.org.unit(invitation.unit_code) is None:
-            ctx.say(ctx.t("start.unit_unknown"))
-            return False
+    unit_code = invitation.unit_code if invitation is not None else None
+    if problem is None and unit_code is not None and ctx.org.unit(unit_code) is None:
+        ctx.say(ctx.t("start.unit_unknown"))
+        return False
     if problem is None and invitation is not None:
         if await ctx.uow.invitations.mark_used(code, ctx.person.id, ctx.now):
             await ctx.uow.people.set_role(ctx.person.id, invitation.role, invitation.unit_code)

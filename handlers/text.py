@@ -46,3 +46,18 @@ def split_command(text: str) -> tuple[str, str] | None:
 
 def nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text)
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Cut a long text into pieces of at most `limit` characters, between words where possible."""
+    text = nfc(text)
+    pieces: list[str] = []
+    while len(text) > limit:
+        cut = max(text.rfind("\n", 0, limit + 1), text.rfind(" ", 0, limit + 1))
+        if cut <= 0:
+            cut = limit  # one word longer than the limit: no choice but to break it
+        pieces.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+    if text or not pieces:
+        pieces.append(text)
+    return pieces

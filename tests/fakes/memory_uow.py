@@ -81,8 +81,8 @@ class MemoryInvitations:
         return self._s.invitations.get(code)
 
     async def mark_used(self, code: str, person_id: int, at: datetime) -> bool:
-        invitation = self._s.invitations[code]
-        if invitation.used_at is not None:
+        invitation = self._s.invitations.get(code)
+        if invitation is None or invitation.used_at is not None:
             return False
         invitation.used_at, invitation.used_by = at, person_id
         return True
@@ -156,7 +156,7 @@ class MemoryOutbox:
 
     async def pending(self, limit: int) -> list[OutboxItem]:
         items = [i for i in self._s.outbox.values() if i.status is OutboxStatus.PENDING]
-        return sorted(items, key=lambda i: i.id)[:limit]
+        return sorted(items, key=lambda i: (i.priority, i.id))[:limit]
 
     async def mark_sent(self, item_id: int, at: datetime) -> None:
         self._s.outbox[item_id].status = OutboxStatus.SENT
@@ -171,6 +171,7 @@ class MemoryOutbox:
     async def mark_failed(self, item_id: int, at: datetime, error: str) -> None:
         item = self._s.outbox[item_id]
         item.status, item.last_error, item.sent_at = OutboxStatus.FAILED, error, None
+        item.extra["failed_at"] = at
 
     async def all(self) -> list[OutboxItem]:
         return list(self._s.outbox.values())

@@ -179,7 +179,9 @@ async def test_stale_and_forged_buttons_change_nothing(
     before = store.state.drafts[1]
     stale = await lan.press_payload(old_payload)
     assert "tin nhắn cũ" in stale[-1].text
-    forged = await lan.press_payload(f"s:{before.revision}:not-a-ward")
+    from handlers.engine import draft_token
+
+    forged = await lan.press_payload(f"s:{draft_token(before)}:{before.step}:not-a-ward")
     assert "không hợp lệ" in forged[-1].text
     junk = await lan.press_payload("zz")
     assert "không hợp lệ" in junk[-1].text

@@ -1,0 +1,154 @@
+"""The administrative CLI commands: units, invitations, reports, cases."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import timedelta
+
+from aiogram import Bot
+
+from bot.app import telegram_bot
+from bot.org_loader import load_org_config
+from bot.serve import prestart
+from bot.settings import Settings
+from domain.clock import SystemClock
+from domain.people import Role
+from domain.reports import normalise_report_code
+from handlers.admin import AdminError, create_invitations, report_row
+from storage.database import Database
+
+
+class CommandError(Exception):
+    """A command that cannot do what was asked; the message says why."""
+
+
+def _dump(value: object) -> None:
+    json.dump(value, sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+
+
+async def run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "units":
+        return _units(args, settings)
+    await prestart(settings)
+    database = Database.connect(settings.database_url)
+    try:
+        if args.command == "invite":
+            return await _invite(args, settings, database)
+        if args.command == "reports":
+            return await _reports(args, database)
+        if args.command == "case":
+            return await _case(args, database)
+    finally:
+        await database.dispose()
+    raise CommandError(f"unknown command {args.command}")
+
+
+def _units(args: argparse.Namespace, settings: Settings) -> int:
+    org = load_org_config(settings.org_config)
+    rows = [
+        {"code": u.code, "name": u.name, "kind": u.kind.value, "parent": u.parent}
+        for u in org.units
+    ]
+    if args.json:
+        _dump(rows)
+        return 0
+    width = max(len(r["code"] or "") for r in rows)
+    for row in rows:
+        print(f"{row['code']:<{width}}  {row['kind']:<17}  {row['name']}")
+    return 0
+
+
+async def _invite(args: argparse.Namespace, settings: Settings, database: Database) -> int:
+    org = load_org_config(settings.org_config)
+    async with database.unit_of_work() as uow:
+        try:
+            invitations = await create_invitations(
+                uow, org, Role(args.role), args.unit, args.count, SystemClock().now(),
+                timedelta(days=args.days),
+            )
+        except AdminError as error:
+            raise CommandError(str(error)) from None
+        await uow.commit()
+    username = await _bot_username(settings)
+    rows = [
+        {
+            "code": i.code,
+            "role": i.role.value,
+            "unit": i.unit_code,
+            "expires_at": i.expires_at.isoformat(),
+            "telegram_link": f"https://t.me/{username}?start={i.code}" if username else None,
+        }
+        for i in invitations
+    ]
+    if args.json:
+        _dump(rows)
+    else:
+        for row in rows:
+            print(f"{row['code']}  {row['telegram_link'] or ''}".rstrip())
+    if username is None:
+        print("(no Telegram bot configured: send the code to the bot instead)", file=sys.stderr)
+    return 0
+
+
+async def _bot_username(settings: Settings) -> str | None:
+    if settings.telegram_bot_username:
+        return settings.telegram_bot_username.lstrip("@")
+    if settings.telegram_bot_token is None:
+        return None
+    bot: Bot = telegram_bot(settings)
+    try:
+        me = await bot.get_me(request_timeout=10)
+        return me.username
+    except Exception as error:
+        print(f"(could not ask Telegram for the bot's name: {type(error).__name__})",
+              file=sys.stderr)
+        return None
+    finally:
+        await bot.session.close()
+
+
+async def _reports(args: argparse.Namespace, database: Database) -> int:
+    async with database.unit_of_work() as uow:
+        reports = sorted(await uow.reports.all(), key=lambda r: r.created_at)
+    rows = [report_row(r) for r in reports]
+    if args.json:
+        _dump(rows)
+        return 0
+    for row in rows:
+        print(f"{row['code']}  {row['category']:<22} {row['ward']:<14} {row['status']:<12} "
+              f"ack≤{row['acknowledge_deadline']}")
+    return 0
+
+
+async def _case(args: argparse.Namespace, database: Database) -> int:
+    code = normalise_report_code(args.code)
+    if code is None:
+        raise CommandError(f"{args.code!r} is not a report code (like PA-2026-000123)")
+    async with database.unit_of_work() as uow:
+        report = await uow.reports.by_code(code)
+        if report is None or report.id is None:
+            raise CommandError(f"no report {code}")
+        events = await uow.reports.events(report.id)
+    row = report_row(report)
+    row["timeline"] = [
+        {
+            "at": e.at.isoformat(),
+            "actor_id": e.actor_id,
+            "actor_role": e.actor_role.value if e.actor_role else None,
+            "from": e.from_status.value,
+            "to": e.to_status.value,
+            "note": e.note,
+            "evidence": list(e.evidence),
+        }
+        for e in events
+    ]
+    if args.json:
+        _dump(row)
+    else:
+        print(f"{row['code']}  {row['status']}  {row['category']}  {row['ward']}")
+        for event in row["timeline"]:
+            print(f"  {event['at']}  {event['from']} -> {event['to']}  {event['note']}")
+    return 0

@@ -1,0 +1,110 @@
+"""The composition root: every object of the running service is built and wired here, on demand.
+
+Nothing is built at import time; `build_app` is called by the CLI (and by tests with their own
+settings, clock and database).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+
+from bot.dispatcher import OutboxDispatcher
+from bot.org_loader import load_org_config
+from bot.pacing import ChannelPacer
+from bot.settings import Settings
+from bot.telegram.router import build_router
+from bot.telegram.sender import TelegramSender
+from bot.telegram.translate import Translator
+from domain.calendar import WorkingCalendar
+from domain.clock import Clock, SystemClock
+from domain.delivery import Sender
+from domain.org import OrgConfig
+from handlers.context import Services
+from handlers.i18n import Catalog
+from handlers.service import ConversationService
+from storage.database import Database
+from storage.media import FileMediaStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TelegramChannel:
+    bot: Bot
+    dispatcher: Dispatcher
+    sender: TelegramSender
+
+
+@dataclass
+class App:
+    settings: Settings
+    org: OrgConfig
+    database: Database
+    media: FileMediaStore
+    services: Services
+    conversation: ConversationService
+    dispatcher: OutboxDispatcher
+    telegram: TelegramChannel | None = None
+    senders: dict[str, Sender] = field(default_factory=dict)
+
+    async def close(self) -> None:
+        self.dispatcher.stop()
+        if self.telegram is not None:
+            await self.telegram.bot.session.close()
+        await self.database.dispose()
+
+
+def telegram_bot(settings: Settings) -> Bot:
+    assert settings.telegram_bot_token is not None
+    server = TelegramAPIServer.from_base(settings.telegram_api_base.rstrip("/"))
+    return Bot(settings.telegram_bot_token.get_secret_value(), session=AiohttpSession(api=server))
+
+
+def build_app(
+    settings: Settings,
+    clock: Clock | None = None,
+    extra_senders: Mapping[str, Sender] | None = None,
+) -> App:
+    clock = clock or SystemClock()
+    org = load_org_config(settings.org_config)
+    database = Database.connect(settings.database_url)
+    media = FileMediaStore(settings.media_dir, settings.media_max_bytes)
+    catalog = Catalog(settings.language)
+    services = Services(org, WorkingCalendar(org.working_time), clock, catalog)
+    senders: dict[str, Sender] = dict(extra_senders or {})
+    pacers: dict[str, ChannelPacer] = {}
+    dispatcher_box: list[OutboxDispatcher] = []
+    conversation = ConversationService(
+        database.unit_of_work, services, on_commit=lambda: dispatcher_box[0].wake()
+    )
+    telegram = None
+    if settings.telegram_bot_token is not None:
+        telegram = _telegram_channel(settings, media, catalog, conversation)
+        senders["telegram"] = telegram.sender
+        pacers["telegram"] = ChannelPacer(
+            settings.telegram_rate,
+            settings.telegram_per_chat_rate,
+            settings.telegram_per_chat_burst,
+        )
+    dispatcher = OutboxDispatcher(database.unit_of_work, senders, clock, pacers)
+    dispatcher_box.append(dispatcher)
+    return App(
+        settings, org, database, media, services, conversation, dispatcher, telegram, senders
+    )
+
+
+def _telegram_channel(
+    settings: Settings, media: FileMediaStore, catalog: Catalog, conversation: ConversationService
+) -> TelegramChannel:
+    bot = telegram_bot(settings)
+    translator = Translator(bot, media, settings.media_max_bytes)
+    dispatcher = Dispatcher()
+    dispatcher.include_router(build_router(translator, conversation))
+    sender = TelegramSender(bot, media, catalog.t("intake.place.share_location"))
+    return TelegramChannel(bot, dispatcher, sender)

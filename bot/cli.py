@@ -1,0 +1,90 @@
+"""`dlxh` (also `python -m bot`): the command line of DESIGN §8."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+
+from pydantic import ValidationError
+
+from bot import admin_commands
+from bot.logs import configure_logging
+from bot.org_loader import OrgConfigError
+from bot.settings import Settings
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dlxh", description="DLXH intake service")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("serve", help="migrate, then run channels, HTTP server and dispatcher")
+    commands.add_parser("migrate", help="apply database migrations")
+    chat = commands.add_parser("chat", help="talk to the bot in this terminal")
+    chat.add_argument("--user", required=True, help="the name you chat as")
+
+    units = commands.add_parser("units", help="units of the org configuration")
+    units_sub = units.add_subparsers(dest="action", required=True)
+    units_sub.add_parser("list").add_argument("--json", action="store_true")
+
+    invite = commands.add_parser("invite", help="print one-time invitation codes")
+    invite.add_argument("--role", required=True,
+                        choices=["collaborator", "handler", "board", "admin"])
+    invite.add_argument("--unit", help="unit code (see: dlxh units list)")
+    invite.add_argument("--count", type=int, default=1)
+    invite.add_argument("--days", type=int, default=14, help="days before the codes expire")
+    invite.add_argument("--json", action="store_true")
+
+    reports = commands.add_parser("reports", help="stored reports")
+    reports_sub = reports.add_subparsers(dest="action", required=True)
+    reports_sub.add_parser("list").add_argument("--json", action="store_true")
+
+    case = commands.add_parser("case", help="one case with its timeline")
+    case_sub = case.add_subparsers(dest="action", required=True)
+    show = case_sub.add_parser("show")
+    show.add_argument("code")
+    show.add_argument("--json", action="store_true")
+    return parser
+
+
+async def _run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "serve":
+        from bot.serve import serve
+
+        await serve(settings)
+        return 0
+    if args.command == "migrate":
+        from bot.serve import prestart
+
+        await prestart(settings)
+        print("database is up to date")
+        return 0
+    if args.command == "chat":
+        from bot.console import chat
+
+        await chat(settings, args.user, sys.stdin, sys.stdout)
+        return 0
+    return await admin_commands.run(args, settings)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        problems = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in error.errors())
+        print(f"dlxh: configuration error: {problems}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level, settings.secrets())
+    try:
+        return asyncio.run(_run(args, settings))
+    except OrgConfigError as error:
+        print(f"dlxh: {error}", file=sys.stderr)
+        return 2
+    except admin_commands.CommandError as error:
+        print(f"dlxh: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+

@@ -1,0 +1,78 @@
+"""Configuration from the environment (names fixed by DESIGN §8)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/dlxh.db"
+
+# Values copied from examples and templates rather than from BotFather or a password manager.
+_PLACEHOLDERS = re.compile(
+    r"(changeme|change-me|change_me|replace|your[-_ ]?(bot[-_ ]?)?(token|secret)|placeholder|"
+    r"example|todo|xxx|<.*>|^secret$|^token$|^test$|ABC-DEF1234ghIkl)",
+    re.IGNORECASE,
+)
+_TELEGRAM_TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
+_WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+
+
+def _refuse_placeholder(name: str, value: SecretStr | None) -> None:
+    if value is not None and _PLACEHOLDERS.search(value.get_secret_value()):
+        raise ValueError(f"{name} looks like a placeholder; set the real value or unset it")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    database_url: str = DEFAULT_DATABASE_URL
+    org_config: Path | None = None
+    media_dir: Path = Path("./data/media")
+    media_max_bytes: int = 20 * 1024 * 1024
+    language: str = "vi"
+    log_level: str = "INFO"
+
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_base: str = "https://api.telegram.org"
+    telegram_mode: Literal["polling", "webhook"] = "polling"
+    telegram_webhook_secret: SecretStr | None = None
+    telegram_bot_username: str | None = None
+    telegram_rate: float = 25.0
+    telegram_per_chat_rate: float = 1.0
+    # A conversation reply and the menu under it may leave together; the average stays 1/s.
+    telegram_per_chat_burst: float = 3.0
+
+    public_url: str | None = None
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+
+    @field_validator("telegram_bot_token", "telegram_webhook_secret", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @model_validator(mode="after")
+    def _check_secrets(self) -> Settings:
+        _refuse_placeholder("TELEGRAM_BOT_TOKEN", self.telegram_bot_token)
+        _refuse_placeholder("TELEGRAM_WEBHOOK_SECRET", self.telegram_webhook_secret)
+        token = self.telegram_bot_token
+        if token is not None and not _TELEGRAM_TOKEN.match(token.get_secret_value()):
+            raise ValueError("TELEGRAM_BOT_TOKEN must look like 123456789:AA... (from @BotFather)")
+        if self.telegram_mode == "webhook" and token is not None:
+            secret = self.telegram_webhook_secret
+            if secret is None:
+                raise ValueError("TELEGRAM_WEBHOOK_SECRET is required when TELEGRAM_MODE=webhook")
+            if not _WEBHOOK_SECRET.match(secret.get_secret_value()):
+                raise ValueError("TELEGRAM_WEBHOOK_SECRET: 1–256 characters of A-Z a-z 0-9 _ -")
+        return self
+
+    def secrets(self) -> list[str]:
+        """Every secret value, for the log filter that keeps them out of log lines."""
+        values = [self.telegram_bot_token, self.telegram_webhook_secret]
+        found = [v.get_secret_value() for v in values if v is not None]
+        # The part after the colon is the real secret of a Telegram token.
+        return found + [s.split(":", 1)[1] for s in found if ":" in s]

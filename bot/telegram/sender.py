@@ -1,0 +1,74 @@
+"""Sends one outbox item through the Bot API and reports the outcome in the dispatcher's terms."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+    TelegramUnauthorizedError,
+)
+from aiogram.types import BufferedInputFile, InputMediaPhoto
+
+from bot.telegram.keyboards import inline_keyboard, location_keyboard
+from domain.delivery import PermanentFailure, RetryAfter, TemporaryFailure
+from domain.messages import Reply
+from domain.ports import MediaStore
+from handlers.text import split_text
+
+TEXT_LIMIT = 4096
+ALBUM_LIMIT = 10
+
+
+class TelegramSender:
+    def __init__(self, bot: Bot, media: MediaStore, share_location_label: str) -> None:
+        self._bot = bot
+        self._media = media
+        self._share_label = share_location_label
+
+    async def send(self, chat_id: str, reply: Reply) -> None:
+        await _classified(lambda: self._send(int(chat_id), reply))
+
+    async def _send(self, chat_id: int, reply: Reply) -> None:
+        if reply.photos:
+            await self._send_photos(chat_id, reply.photos)
+        markup: Any = (
+            location_keyboard(reply, self._share_label)
+            if reply.request_location
+            else inline_keyboard(reply)
+        )
+        pieces = split_text(reply.text, TEXT_LIMIT)
+        for index, piece in enumerate(pieces):
+            last = index == len(pieces) - 1
+            await self._bot.send_message(chat_id, piece, reply_markup=markup if last else None)
+
+    async def _send_photos(self, chat_id: int, photos: tuple[str, ...]) -> None:
+        files = [BufferedInputFile(self._media.read(sha), f"{sha[:16]}.jpg") for sha in photos]
+        if len(files) == 1:
+            await self._bot.send_photo(chat_id, files[0])
+            return
+        for start in range(0, len(files), ALBUM_LIMIT):
+            group = files[start : start + ALBUM_LIMIT]
+            if len(group) == 1:
+                await self._bot.send_photo(chat_id, group[0])
+            else:
+                await self._bot.send_media_group(chat_id, [InputMediaPhoto(media=f) for f in group])
+
+
+async def _classified(call: Callable[[], Awaitable[None]]) -> None:
+    try:
+        await call()
+    except TelegramRetryAfter as error:
+        raise RetryAfter(float(error.retry_after), "telegram 429") from None
+    except (TelegramServerError, TelegramNetworkError, TelegramUnauthorizedError) as error:
+        # 401 means our token is wrong or revoked: keep the message until it is fixed.
+        raise TemporaryFailure(type(error).__name__ + ": " + error.message) from None
+    except TelegramAPIError as error:  # 400 bad request, 403 blocked, 404 chat not found
+        raise PermanentFailure(type(error).__name__ + ": " + error.message) from None
+    except (TimeoutError, OSError) as error:
+        raise TemporaryFailure(type(error).__name__) from None

@@ -1,0 +1,35 @@
+"""`POST /webhooks/telegram`: answered 200 only after the update's transaction committed."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+
+from aiogram import Bot, Dispatcher
+from aiogram.types import Update
+from aiohttp import web
+from aiohttp.typedefs import Handler
+from pydantic import ValidationError
+
+log = logging.getLogger(__name__)
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+
+def webhook_handler(dispatcher: Dispatcher, bot: Bot, secret: str) -> Handler:
+    async def handle(request: web.Request) -> web.Response:
+        given = request.headers.get(SECRET_HEADER, "")
+        if not hmac.compare_digest(given.encode(), secret.encode()):
+            return web.json_response({"ok": False, "error": "forbidden"}, status=403)
+        try:
+            update = Update.model_validate(await request.json(), context={"bot": bot})
+        except (ValueError, ValidationError):
+            return web.json_response({"ok": False, "error": "bad update"}, status=400)
+        try:
+            await dispatcher.feed_update(bot, update)
+        except Exception:
+            # Non-2xx makes Telegram deliver the same update again later.
+            log.exception("update %s failed; asking Telegram to redeliver", update.update_id)
+            return web.json_response({"ok": False}, status=500)
+        return web.json_response({"ok": True})
+
+    return handle
