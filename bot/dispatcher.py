@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from bot.pacing import ChannelPacer
 from domain.clock import Clock
 from domain.delivery import PermanentFailure, RetryAfter, Sender, TemporaryFailure
-from domain.messages import OutboxItem
+from domain.messages import OutboxItem, Priority
 from domain.ports import OutboxRepository, UnitOfWorkFactory
 
 logger = logging.getLogger(__name__)
@@ -182,7 +182,10 @@ class OutboxDispatcher:
         settled = False
         try:
             pacer = self._pacer(item.channel)
-            await pacer.wait_chat(item.chat_id)
+            if item.priority != Priority.CONVERSATION:
+                # A reply is paced by the person's own typing; holding it back a second per
+                # step only slows the conversation. Notifications and broadcasts are paced.
+                await pacer.wait_chat(item.chat_id)
             async with self._semaphore:
                 await pacer.wait_channel()
                 outcome = await self._attempt(item, pacer)

@@ -156,9 +156,9 @@ async def test_each_item_is_delivered_once_in_order_per_chat(
     store: MemoryStore, clock: FixedClock, fake: FakeTime
 ) -> None:
     for text in ("a1", "a2", "a3"):
-        await enqueue(store, clock, "telegram", "a", text)
+        await enqueue(store, clock, "telegram", "a", text, Priority.NOTIFICATION)
     for text in ("b1", "b2"):
-        await enqueue(store, clock, "telegram", "b", text)
+        await enqueue(store, clock, "telegram", "b", text, Priority.NOTIFICATION)
     sender = FakeSender()
     dispatcher = make(store, clock, fake, {"telegram": sender})
 
@@ -170,6 +170,19 @@ async def test_each_item_is_delivered_once_in_order_per_chat(
     assert [t for c, t in sender.delivered if c == "b"] == ["b1", "b2"]
     assert all(i.status is OutboxStatus.SENT and i.sent_at == START for i in items(store).values())
     assert fake.now - 1000.0 >= 2.0  # chat "a" got 3 messages at 1 per second
+
+
+async def test_conversation_replies_are_not_held_back_by_the_per_chat_rate(
+    store: MemoryStore, clock: FixedClock, fake: FakeTime
+) -> None:
+    for text in ("r1", "r2", "r3"):
+        await enqueue(store, clock, "telegram", "a", text)
+    sender = FakeSender()
+    dispatcher = make(store, clock, fake, {"telegram": sender})
+    await dispatcher.run_once()
+    await drain(dispatcher)
+    assert [t for _, t in sender.delivered] == ["r1", "r2", "r3"]
+    assert fake.now - 1000.0 < 1.0  # only the overall rate applies to replies
 
 
 async def test_429_delays_the_chat_and_pauses_the_channel_then_delivers_once(

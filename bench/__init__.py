@@ -1,0 +1,1 @@
+"""Benchmarks of the DLXH intake service (see bench/README.md)."""

@@ -1,0 +1,552 @@
+"""Ingest benchmark: N collaborators file whole reports at once through the Telegram webhook.
+
+``python -m bench.ingest [--users 20] [--db sqlite|postgres] [--reports-per-user 3]``
+
+The service (``python -m bot serve``, TELEGRAM_MODE=webhook) and the reference echo bot
+(``bench/echo_bot.py``) each run in their own process against the fake Bot API server of
+``tests/fakes``, which runs here together with the simulated users. See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import math
+import os
+import platform
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import psutil
+
+from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegram
+from tests.fakes.telegram_users import FakeUser
+
+ROOT = Path(__file__).resolve().parent.parent
+HOST = "127.0.0.1"
+WEBHOOK_PATH = "/webhooks/telegram"
+WEBHOOK_SECRET = "bench-hook_secret42"
+BOT_USERNAME = "dlxh_test_bot"
+DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+STEP_TIMEOUT = 30.0  # seconds one user waits for one reply before counting it lost
+STARTUP_TIMEOUT = 60.0
+SETTLE = 0.5  # seconds to wait after the load for late (duplicate) replies
+STOP_TIMEOUT = 10.0
+CATEGORIES = ("Trật tự xây dựng", "Trật tự đô thị", "Trật tự an toàn giao thông",
+              "Vệ sinh môi trường", "Giải phóng mặt bằng", "Khác")
+# (kind, text): "text" sends a message, "press" presses the inline button with that label.
+Action = tuple[str, str]
+
+
+# ---- the fake Bot API, with arrival times -------------------------------------------------
+class TimedTelegram(FakeTelegram):
+    """The fake Bot API server, stamping (perf_counter) every message the bot sends."""
+
+    def __init__(self) -> None:
+        super().__init__(DEFAULT_TOKEN, bot_username=BOT_USERNAME)
+        self.stamps: dict[int, list[float]] = {}
+        self._arrived: dict[int, asyncio.Event] = {}
+
+    def _record(self, method: str, p: dict[str, Any], content: dict[str, Any], *,
+                text: str | None, file_ids: list[str] | None = None,
+                group: str | None = None) -> dict[str, Any]:
+        result = super()._record(method, p, content, text=text, file_ids=file_ids, group=group)
+        chat_id = int(result["chat"]["id"])
+        self.stamps.setdefault(chat_id, []).append(time.perf_counter())
+        self._event(chat_id).set()
+        return result
+
+    def _event(self, chat_id: int) -> asyncio.Event:
+        return self._arrived.setdefault(chat_id, asyncio.Event())
+
+    def count(self, chat_id: int) -> int:
+        return len(self.stamps.get(chat_id, ()))
+
+    async def wait_count(self, chat_id: int, count: int, timeout: float) -> bool:
+        """Wait (woken by each arrival, no polling) until ``count`` messages reached the chat."""
+        deadline = time.perf_counter() + timeout
+        event = self._event(chat_id)
+        while self.count(chat_id) < count:
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                return False
+            event.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(event.wait(), left)
+        return True
+
+
+# ---- the simulated users ------------------------------------------------------------------
+@dataclass
+class Tally:
+    latencies: list[float] = field(default_factory=list)  # seconds, one per answered step
+    lost: int = 0  # steps whose reply never came
+    stuck: list[str] = field(default_factory=list)  # users who could not go on, and why
+
+
+def intake(report: int) -> list[Action]:
+    """One whole report, pressing what the bot offers."""
+    category = CATEGORIES[report % len(CATEGORIES)]
+    return [("press", "📝 Gửi phản ánh"), ("press", category),
+            ("press", "✅ Đúng, Phường Bồ Đề"), ("text", f"Ngõ {report + 1} phố Bồ Đề"),
+            ("text", f"Vụ việc số {report + 1}: xây lấn vỉa hè"), ("press", "✅ Xong"),
+            ("press", "Bình thường"), ("press", "📨 Gửi")]
+
+
+def service_script(code: str, reports: int) -> list[Action]:
+    return [("text", f"/start {code}")] + [a for r in range(reports) for a in intake(r)]
+
+
+def echo_script(steps: int) -> list[Action]:
+    return [("text", f"Tin nhắn thử số {i + 1}") for i in range(steps)]
+
+
+async def act(user: FakeUser, action: Action) -> None:
+    kind, text = action
+    if kind == "press":
+        await user.press(text)
+    else:
+        await user.send_text(text)
+
+
+async def step(tg: TimedTelegram, user: FakeUser, action: Action, tally: Tally) -> bool:
+    """One action and the bot's reply; the latency runs until the fake recorded the reply."""
+    before = tg.count(user.chat_id)
+    started = time.perf_counter()
+    await act(user, action)
+    if not await tg.wait_count(user.chat_id, before + 1, STEP_TIMEOUT):
+        tally.lost += 1
+        tally.stuck.append(f"user {user.id}: no reply to {action}")
+        return False
+    tally.latencies.append(tg.stamps[user.chat_id][before] - started)
+    return True
+
+
+async def play(tg: TimedTelegram, user: FakeUser, script: list[Action], start: asyncio.Event,
+               tally: Tally) -> None:
+    await start.wait()
+    for action in script:
+        try:
+            if not await step(tg, user, action, tally):
+                return
+        except LookupError as error:  # the button to press is not there
+            tally.stuck.append(f"user {user.id}: {error}")
+            return
+
+
+async def drive(tg: TimedTelegram, scripts: list[list[Action]], deadline: float) -> Tally:
+    """Every user plays its script at the same time; bounded by ``deadline`` seconds."""
+    tally, start = Tally(), asyncio.Event()
+    users = [tg.user(id=700_000 + i, first_name=f"CTV {i + 1}") for i in range(len(scripts))]
+    tasks = [asyncio.create_task(play(tg, u, s, start, tally)) for u, s in zip(
+        users, scripts, strict=True)]
+    start.set()
+    done, pending = await asyncio.wait(tasks, timeout=deadline)
+    for task in pending:
+        task.cancel()
+        tally.stuck.append("a user was still busy at the overall deadline")
+    await asyncio.gather(*tasks, return_exceptions=True)
+    for task in done:
+        if task.exception() is not None:
+            tally.stuck.append(f"a user failed: {task.exception()!r}")
+    return tally
+
+
+# ---- the process under test ---------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class RssSampler(threading.Thread):
+    """Peak resident memory of one process, sampled every 50 ms until stopped."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True, name="rss-sampler")
+        self._process = psutil.Process(pid)
+        self._halt = threading.Event()
+        self.peak = 0
+
+    def run(self) -> None:
+        while not self._halt.is_set():
+            with contextlib.suppress(psutil.Error):
+                self.peak = max(self.peak, self._process.memory_info().rss)
+            self._halt.wait(0.05)
+
+    def stop(self) -> int:
+        self._halt.set()
+        self.join(timeout=2)
+        return self.peak
+
+
+def cpu_seconds(pid: int) -> float:
+    times = psutil.Process(pid).cpu_times()
+    return float(times.user + times.system)
+
+
+@contextlib.contextmanager
+def spawned(command: list[str], env: dict[str, str], cwd: Path, log: Path
+            ) -> Iterator[subprocess.Popen[bytes]]:
+    """A child process, always stopped at the end: SIGTERM, then SIGKILL after a while."""
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, env=env, cwd=cwd, stdout=out,
+                                   stderr=subprocess.STDOUT)
+        try:
+            yield process
+        finally:
+            stop_process(process)
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(STOP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(STOP_TIMEOUT)
+
+
+async def wait_healthy(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
+    url = f"http://{HOST}:{port}/healthz"
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as session:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"the process exited ({process.returncode}):\n{tail(log)}")
+            with contextlib.suppress(aiohttp.ClientError, TimeoutError):
+                async with session.get(url) as response:
+                    if response.status == 200:
+                        return
+            await asyncio.sleep(0.05)
+    raise TimeoutError(f"not healthy within {STARTUP_TIMEOUT}s:\n{tail(log)}")
+
+
+def tail(path: Path, lines: int = 30) -> str:
+    with contextlib.suppress(OSError):
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    return ""
+
+
+# ---- one measured run ---------------------------------------------------------------------
+@dataclass
+class Figures:
+    name: str
+    expected_steps: int
+    answered: int
+    cpu_ms_per_step: float
+    p50_ms: float
+    p99_ms: float
+    peak_rss_mib: float
+    wall_s: float
+    lost: int
+    duplicates: int
+    failed_deliveries: int
+    api_calls: dict[str, int]
+    stuck: list[str]
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Target:
+    name: str
+    command: list[str]
+    env: dict[str, str]  # without TELEGRAM_API_BASE, which is the fake's
+    port: int
+    workdir: Path
+
+
+def percentile(values: list[float], share: float) -> float:
+    """Nearest-rank percentile (0 for no values)."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    rank = min(len(ordered), max(1, math.ceil(share * len(ordered))))
+    return ordered[rank - 1]
+
+
+async def measure(target: Target, tg: TimedTelegram, scripts: list[list[Action]],
+                  deadline: float) -> Figures:
+    env = {**target.env, "TELEGRAM_API_BASE": tg.base_url}
+    log = target.workdir / f"{target.name}.log"
+    with spawned(target.command, env, target.workdir, log) as process:
+        sampler = RssSampler(process.pid)
+        sampler.start()
+        try:
+            await wait_healthy(target.port, process, log)
+            tg.deliver_to(f"http://{HOST}:{target.port}{WEBHOOK_PATH}", WEBHOOK_SECRET)
+            cpu_before, started = cpu_seconds(process.pid), time.perf_counter()
+            tally = await drive(tg, scripts, deadline)
+            wall, cpu = time.perf_counter() - started, cpu_seconds(process.pid) - cpu_before
+            await asyncio.sleep(SETTLE)
+        finally:
+            peak = sampler.stop()
+    return figures(target.name, tg, scripts, tally, cpu, wall, peak)
+
+
+def figures(name: str, tg: TimedTelegram, scripts: list[list[Action]], tally: Tally,
+            cpu: float, wall: float, peak: int) -> Figures:
+    expected = sum(len(s) for s in scripts)
+    answered = len(tally.latencies)
+    received = sum(len(v) for v in tg.stamps.values())
+    ms = [x * 1000 for x in tally.latencies]
+    return Figures(
+        name=name, expected_steps=expected, answered=answered,
+        cpu_ms_per_step=cpu * 1000 / answered if answered else float("nan"),
+        p50_ms=percentile(ms, 0.50), p99_ms=percentile(ms, 0.99),
+        peak_rss_mib=peak / 2**20, wall_s=wall, lost=tally.lost,
+        duplicates=max(0, received - answered),
+        failed_deliveries=sum(1 for d in tg.deliveries if not 200 <= d.status < 300),
+        api_calls=dict(Counter(call.method for call in tg.requests)), stuck=tally.stuck)
+
+
+# ---- the service run ----------------------------------------------------------------------
+def clean_environ() -> dict[str, str]:
+    """This environment without anything the service's Settings would read."""
+    from bot.settings import Settings
+
+    names = {n.upper() for n in Settings.model_fields}
+    return {k: v for k, v in os.environ.items() if k.upper() not in names}
+
+
+def service_env(database_url: str, workdir: Path, port: int, pacing: str) -> dict[str, str]:
+    env = clean_environ() | {
+        "DATABASE_URL": database_url, "TELEGRAM_BOT_TOKEN": DEFAULT_TOKEN,
+        "TELEGRAM_MODE": "webhook", "TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "TELEGRAM_BOT_USERNAME": BOT_USERNAME, "HTTP_HOST": HOST, "HTTP_PORT": str(port),
+        "MEDIA_DIR": str(workdir / "media"), "LOG_LEVEL": "WARNING",
+    }
+    if pacing == "off":  # simulated users answer instantly; real people do not
+        env |= {"TELEGRAM_RATE": "inf", "TELEGRAM_PER_CHAT_RATE": "inf"}
+    return env
+
+
+async def cli(env: dict[str, str], cwd: Path, *args: str) -> str:
+    """``python -m bot ARGS`` with the service's environment; its stdout."""
+    done = await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-m", "bot", *args], env=env, cwd=cwd,
+        capture_output=True, text=True, timeout=120, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"python -m bot {' '.join(args)} failed:\n{done.stderr[-3000:]}")
+    return done.stdout
+
+
+async def invitation_codes(env: dict[str, str], cwd: Path, count: int) -> list[str]:
+    out = await cli(env, cwd, "invite", "--role", "collaborator", "--unit", "bo-de",
+                    "--count", str(count), "--json")
+    return [row["code"] for row in json.loads(out)]
+
+
+async def stored_reports(env: dict[str, str], cwd: Path) -> int:
+    return len(json.loads(await cli(env, cwd, "reports", "list", "--json")))
+
+
+def service_command(profile: Path | None, profiler: str) -> list[str]:
+    """``python -m bot serve``, possibly under a profiler writing pstats to ``profile``."""
+    if profile is None:
+        return [sys.executable, "-m", "bot", "serve"]
+    if profiler == "pyinstrument":  # sampling: right also across SQLAlchemy's greenlets
+        wrapper = ["-m", "pyinstrument", "-r", "pstats", "-o", str(profile)]
+    else:
+        wrapper = ["-m", "cProfile", "-o", str(profile)]
+    return [sys.executable, *wrapper, "-m", "bot", "serve"]
+
+
+async def run_service(args: argparse.Namespace, workdir: Path, database_url: str) -> Figures:
+    port = free_port()
+    env = service_env(database_url, workdir, port, args.pacing)
+    codes = await invitation_codes(env, workdir, args.users)
+    scripts = [service_script(code, args.reports_per_user) for code in codes]
+    target = Target("service", service_command(args.profile, args.profiler), env, port, workdir)
+    async with TimedTelegram() as tg:
+        result = await measure(target, tg, scripts, args.deadline)
+    stored = await stored_reports(env, workdir)
+    wanted = args.users * args.reports_per_user
+    verdict = "OK" if stored == wanted else "MISMATCH"
+    result.notes.append(f"reports stored: {stored} (expected {wanted}) {verdict}")
+    return result
+
+
+async def run_echo(args: argparse.Namespace, workdir: Path, steps_per_user: int) -> Figures:
+    port = free_port()
+    env = clean_environ() | {
+        "TELEGRAM_BOT_TOKEN": DEFAULT_TOKEN, "TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "HTTP_HOST": HOST, "HTTP_PORT": str(port), "LOG_LEVEL": "WARNING"}
+    command = [sys.executable, str(ROOT / "bench" / "echo_bot.py")]
+    scripts = [echo_script(steps_per_user) for _ in range(args.users)]
+    async with TimedTelegram() as tg:
+        return await measure(Target("echo", command, env, port, workdir), tg, scripts,
+                             args.deadline)
+
+
+# ---- databases ----------------------------------------------------------------------------
+@contextlib.asynccontextmanager
+async def database(kind: str, workdir: Path, server_url: str) -> AsyncIterator[str]:
+    if kind == "sqlite":
+        yield f"sqlite+aiosqlite:///{workdir / 'bench.db'}"
+        return
+    from sqlalchemy.engine import make_url
+
+    server = make_url(server_url)
+    if server.host not in (HOST, "localhost"):
+        raise SystemExit(f"refusing to use a PostgreSQL server that is not local: {server.host}")
+    name = f"dlxh_bench_{secrets.token_hex(4)}"
+    await on_server(server_url, f'CREATE DATABASE "{name}"')
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        await on_server(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def on_server(server_url: str, statement: str) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+# ---- report -------------------------------------------------------------------------------
+def machine() -> str:
+    model = ""
+    with contextlib.suppress(OSError):
+        model = next((line.split(":", 1)[1].strip() for line in
+                      Path("/proc/cpuinfo").read_text().splitlines()
+                      if line.startswith("model name")), "")
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    return (f"machine: {os.cpu_count()} logical cores ({psutil.cpu_count(logical=False)} "
+            f"physical) {model}; {psutil.virtual_memory().total / 2**30:.1f} GiB RAM; "
+            f"load avg {load}; Python {platform.python_version()} on {platform.system()}")
+
+
+def describe(f: Figures) -> list[str]:
+    lines = [
+        f"[{f.name}]",
+        f"  steps answered           : {f.answered} / {f.expected_steps}",
+        f"  CPU per answered step    : {f.cpu_ms_per_step:.2f} ms (bot process, user+system)",
+        f"  step latency p50 / p99   : {f.p50_ms:.1f} ms / {f.p99_ms:.1f} ms",
+        f"  peak RSS                 : {f.peak_rss_mib:.1f} MiB",
+        f"  wall time of the load    : {f.wall_s:.2f} s ({f.answered / f.wall_s:.0f} steps/s)",
+        f"  lost / duplicate replies : {f.lost} / {f.duplicates}",
+        f"  failed webhook POSTs     : {f.failed_deliveries}",
+        f"  Bot API calls per step   : {api_per_step(f)}",
+    ]
+    lines += [f"  {note}" for note in f.notes]
+    lines += [f"  problem: {s}" for s in f.stuck[:10]]
+    return lines
+
+
+def api_per_step(f: Figures) -> str:
+    if not f.answered:
+        return "-"
+    total = sum(f.api_calls.values()) / f.answered
+    each = ", ".join(f"{m} {n / f.answered:.2f}" for m, n in sorted(
+        f.api_calls.items(), key=lambda item: -item[1]))
+    return f"{total:.2f} ({each})"
+
+
+def ratios(service: Figures, echo: Figures) -> list[str]:
+    cpu = service.cpu_ms_per_step / echo.cpu_ms_per_step
+    p99 = service.p99_ms / echo.p99_ms if echo.p99_ms else float("nan")
+    return [
+        "[service / echo]",
+        f"  CPU per step ratio : {cpu:.2f}x (target <= 1.5x) "
+        f"{'within target' if cpu <= 1.5 else 'ABOVE target'}",
+        f"  p99 latency ratio  : {p99:.2f}x (target <= 2x) "
+        f"{'within target' if p99 <= 2 else 'ABOVE target'}",
+    ]
+
+
+# ---- main ---------------------------------------------------------------------------------
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.ingest", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--users", type=int, default=20)
+    parser.add_argument("--reports-per-user", type=int, default=3)
+    parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--postgres-url", default=os.environ.get(
+        "TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL), help="server + maintenance database")
+    parser.add_argument("--pacing", choices=["off", "production"], default="off",
+                        help="the service's outgoing rate limits (default: lifted)")
+    parser.add_argument("--deadline", type=float, default=300.0,
+                        help="seconds the load of one run may take at most")
+    parser.add_argument("--profile", type=Path, default=None,
+                        help="run the service under a profiler, pstats to this file")
+    parser.add_argument("--profiler", choices=["cprofile", "pyinstrument"], default="cprofile",
+                        help="pyinstrument must be pip-installed into the venv first")
+    parser.add_argument("--skip-echo", action="store_true", help="measure the service only")
+    args = parser.parse_args(argv)
+    if not 1 <= args.users <= 1000 or not 1 <= args.reports_per_user <= 100:
+        parser.error("--users must be 1..1000 and --reports-per-user 1..100")
+    return args
+
+
+async def run(args: argparse.Namespace) -> None:
+    print(machine())
+    print(f"load: {args.users} users x {args.reports_per_user} reports, webhook, db={args.db},"
+          f" service pacing={args.pacing}", flush=True)
+    with tempfile.TemporaryDirectory(prefix="dlxh-bench-") as tmp:
+        workdir = Path(tmp)
+        async with database(args.db, workdir, args.postgres_url) as url:
+            service = await run_service(args, workdir, url)
+        print("\n".join(describe(service)), flush=True)
+        if args.skip_echo:
+            return
+        steps_per_user = 1 + 8 * args.reports_per_user
+        echo = await run_echo(args, workdir, steps_per_user)
+    print("\n".join(describe(echo)))
+    print("\n".join(ratios(service, echo)))
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    if args.profile is not None:
+        args.profile = args.profile.resolve()
+    asyncio.run(run(args))
+    if args.profile is not None:
+        print_hotspots(args.profile)
+
+
+def print_hotspots(path: Path, count: int = 15) -> None:
+    """The top cumulative entries of our own code (bot/, handlers/, storage/, domain/), leaving
+    out module bodies and the CLI/serve wrappers that span the whole run. Times are wall-clock.
+    cProfile counts every resumption of a coroutine as a call and loses track across greenlet
+    switches (SQLAlchemy's asyncio layer), which inflates the callers of the database: prefer
+    --profiler pyinstrument, whose sampled figures stay right."""
+    import pstats
+
+    stats = pstats.Stats(str(path))
+    ours = tuple(str(ROOT / d) for d in ("bot", "handlers", "storage", "domain"))
+    wrappers = tuple(str(ROOT / "bot" / f) for f in ("cli.py", "serve.py", "__main__.py"))
+    rows = [(v[3], v[2], v[1], k) for k, v in stats.stats.items()  # type: ignore[attr-defined]
+            if k[0].startswith(ours) and not k[0].startswith(wrappers) and k[2] != "<module>"]
+    print(f"top {count} cumulative hotspots in our code (service run under the profiler):")
+    for cumulative, total, calls, (file, line, func) in sorted(rows, reverse=True)[:count]:
+        where = f"{Path(file).relative_to(ROOT)}:{line} {func}"
+        print(f"  cum {cumulative * 1000:8.1f} ms  own {total * 1000:7.1f} ms  "
+              f"calls {calls:6d}  {where}")
+
+
+if __name__ == "__main__":
+    main()
