@@ -125,8 +125,11 @@ class OutboxDispatcher:
     async def _idle(self) -> None:
         if self._stopping:
             return
+        # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that arrives
+        # as the wait ends, and the loop would then never stop.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), self._idle_poll)
+            async with asyncio.timeout(self._idle_poll):
+                await self._wake.wait()
 
     async def _finish_in_flight(self) -> None:
         tasks = list(self._in_flight.values())

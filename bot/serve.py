@@ -40,6 +40,7 @@ async def serve(
         _announce(app)
         await stop.wait()
     finally:
+        app.dispatcher.stop()
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

@@ -57,7 +57,13 @@ async def running(
         yield base
     finally:
         stop.set()
-        await asyncio.wait_for(task, 15)
+        done, _ = await asyncio.wait({task}, timeout=15)
+        if not done:
+            for other in asyncio.all_tasks():
+                other.print_stack(limit=8)
+            task.cancel()
+            raise TimeoutError("serve() did not stop within 15 s")
+        task.result()
         tg.deliver_to(None)
 
 
