@@ -85,7 +85,9 @@ class ProcessedUpdates(Protocol):
 class OutboxRepository(Protocol):
     async def add(
         self, channel: str, chat_id: str, reply: Reply, now: datetime, priority: int = 0
-    ) -> None: ...
+    ) -> OutboxItem:
+        """Queue a message; returns the stored item (with its id) for a direct hand-off."""
+        ...
     async def pending(self, limit: int) -> list[OutboxItem]:
         """Pending items by (priority, id), due or not: the dispatcher keeps per-chat order."""
         ...

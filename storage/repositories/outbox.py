@@ -48,12 +48,18 @@ def _item(row: Any) -> OutboxItem:
 class SqlOutbox(SqlRepository):
     async def add(
         self, channel: str, chat_id: str, reply: Reply, now: datetime, priority: int = 0
-    ) -> None:
-        await self._run(_ADD, {
+    ) -> OutboxItem:
+        result = await self._run(_ADD, {
             "channel": channel, "chat_id": chat_id, "payload": reply.to_json(),
             "status": OutboxStatus.PENDING.value, "attempts": 0, "priority": priority,
             "next_attempt_at": now, "created_at": now,
         })
+        key = result.inserted_primary_key
+        assert key is not None
+        item_id = int(key[0])
+        return OutboxItem(
+            item_id, channel, chat_id, reply, OutboxStatus.PENDING, 0, now, now, priority
+        )
 
     async def pending(self, limit: int) -> list[OutboxItem]:
         """Pending items by priority, then oldest first (due or not)."""

@@ -148,11 +148,12 @@ class MemoryOutbox:
 
     async def add(
         self, channel: str, chat_id: str, reply: Reply, now: datetime, priority: int = 0
-    ) -> None:
+    ) -> OutboxItem:
         item_id = len(self._s.outbox) + 1
         self._s.outbox[item_id] = OutboxItem(
             item_id, channel, chat_id, reply, OutboxStatus.PENDING, 0, now, now, priority
         )
+        return copy.deepcopy(self._s.outbox[item_id])
 
     async def pending(self, limit: int) -> list[OutboxItem]:
         items = [i for i in self._s.outbox.values() if i.status is OutboxStatus.PENDING]
