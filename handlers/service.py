@@ -7,10 +7,10 @@ returns: the update, its effects and every reply (as outbox rows) are committed 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 
-from domain.messages import Priority
+from domain.messages import OutboxItem, Priority
 from domain.people import Person, Role
 from domain.ports import UnitOfWork, UnitOfWorkFactory
 from handlers.context import Context, Services
@@ -47,11 +47,11 @@ class ConversationService:
         self,
         uow_factory: UnitOfWorkFactory,
         services: Services,
-        on_commit: Callable[[], None] = lambda: None,
+        on_commit: Callable[[Sequence[OutboxItem]], None] = lambda items: None,
     ) -> None:
         self._uow_factory = uow_factory
         self._services = services
-        self._on_commit = on_commit  # wakes the outbox dispatcher
+        self._on_commit = on_commit  # hands the committed replies to the outbox dispatcher
         self._locks = ChatLocks()
 
     async def handle(self, incoming: Incoming) -> bool:
@@ -64,12 +64,14 @@ class ConversationService:
             person = await self._person(uow, incoming)
             ctx = Context(incoming, person, uow, self._services, now)
             await route(ctx)
-            for reply in ctx.replies:
+            queued = [
                 await uow.outbox.add(
                     incoming.channel, incoming.chat_id, reply, now, Priority.CONVERSATION
                 )
+                for reply in ctx.replies
+            ]
             await uow.commit()
-        self._on_commit()
+        self._on_commit(queued)
         return True
 
     async def _person(self, uow: UnitOfWork, incoming: Incoming) -> Person:

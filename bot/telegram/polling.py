@@ -8,11 +8,14 @@ conversation core's idempotency record.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import defaultdict
+from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.exceptions import TelegramAPIError, TelegramRetryAfter
+from aiogram.methods import TelegramMethod
 from aiogram.types import Update
 
 log = logging.getLogger(__name__)
@@ -35,7 +38,9 @@ async def _feed_in_order(dispatcher: Dispatcher, bot: Bot, updates: list[Update]
 
     async def feed_chat(chat_updates: list[Update]) -> None:
         for update in chat_updates:
-            await dispatcher.feed_update(bot, update)
+            result = await dispatcher.feed_update(bot, update)
+            if isinstance(result, TelegramMethod):
+                _call_quietly(bot, result)
 
     results = await asyncio.gather(
         *(feed_chat(u) for u in by_chat.values()), return_exceptions=True
@@ -43,6 +48,21 @@ async def _feed_in_order(dispatcher: Dispatcher, bot: Bot, updates: list[Update]
     failures = [r for r in results if isinstance(r, BaseException)]
     if failures:
         raise failures[0]
+
+
+_background: set[asyncio.Task[None]] = set()
+
+
+def _call_quietly(bot: Bot, method: TelegramMethod[Any]) -> None:
+    """Run a call whose failure loses nothing (a button's spinner) without delaying the batch."""
+
+    async def call() -> None:
+        with contextlib.suppress(TelegramAPIError, OSError, TimeoutError):
+            await bot(method)
+
+    task = asyncio.create_task(call())
+    _background.add(task)
+    task.add_done_callback(_background.discard)
 
 
 async def poll(dispatcher: Dispatcher, bot: Bot, timeout: int = 25) -> None:

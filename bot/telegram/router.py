@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 
 from aiogram import Router
-from aiogram.exceptions import TelegramAPIError
+from aiogram.methods import AnswerCallbackQuery
 from aiogram.types import CallbackQuery, Message, Update
 
 from bot.telegram.translate import Translator
@@ -25,10 +24,10 @@ def build_router(translator: Translator, conversation: ConversationService) -> R
         await conversation.handle(await translator.message(message, event_update.update_id))
 
     @router.callback_query()
-    async def on_button(callback: CallbackQuery, event_update: Update) -> None:
+    async def on_button(callback: CallbackQuery, event_update: Update) -> AnswerCallbackQuery:
         await conversation.handle(translator.callback(callback, event_update.update_id))
-        # Only stops the button's spinner; the answer itself is in the outbox.
-        with contextlib.suppress(TelegramAPIError):
-            await callback.answer()
+        # Only stops the button's spinner (the answer itself is in the outbox): returned, it
+        # rides on the webhook's HTTP response; in polling mode it is called after the commit.
+        return callback.answer()
 
     return router

@@ -62,6 +62,8 @@ async def test_a_whole_report(
     async with running(settings, tg):
         lan = tg.user(id=5001, first_name="Lan")
         done = await file_report(lan, code)
+        # Every one of the six button presses had its spinner stopped.
+        await tg.wait_for(lambda: len(tg.callback_answers) == 6)
     [report] = await stored_reports(database_url)
     assert report["code"] in done
     assert report["status"] == "submitted" and report["photos"] == 2

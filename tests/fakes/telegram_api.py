@@ -417,10 +417,27 @@ class FakeTelegram:
         headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret else {}
         try:
             async with self._client.post(target, json=update, headers=headers) as resp:
-                await resp.read()
-                return resp.status
+                body = await resp.read()
+                status = resp.status
         except (TimeoutError, ClientError, OSError):
             return 0
+        if 200 <= status < 300:
+            await self._run_response_method(body)
+        return status
+
+    async def _run_response_method(self, body: bytes) -> None:
+        """Like Telegram, run a Bot API call carried by a webhook's response body."""
+        try:
+            call = json.loads(body or b"{}")
+        except ValueError:
+            return
+        method = call.pop("method", None) if isinstance(call, dict) else None
+        handler = getattr(self, f"_m_{method}", None) if isinstance(method, str) else None
+        if handler is None:
+            return
+        self.requests.append(ApiCall(method, dict(call)))
+        with contextlib.suppress(ApiError):
+            await handler(call)
 
     async def wait_for(self, condition: Callable[[], T], timeout: float = 5.0,
                        interval: float = 0.01, message: str = "") -> T:
