@@ -46,11 +46,28 @@ class Settings(BaseSettings):
     # A conversation reply and the menu under it may leave together; the average stays 1/s.
     telegram_per_chat_burst: float = 3.0
 
+    zalo_bot_token: SecretStr | None = None
+    zalo_api_base: str = "https://bot-api.zaloplatforms.com"
+    zalo_mode: Literal["polling", "webhook"] = "polling"
+    zalo_webhook_secret: SecretStr | None = None
+    zalo_rate: float = 10.0
+    zalo_per_chat_rate: float = 1.0
+
+    # A Telegram group where board officers also receive new report cards.
+    board_chat_id: str | None = None
+
     public_url: str | None = None
     http_host: str = "127.0.0.1"
     http_port: int = 8080
 
-    @field_validator("telegram_bot_token", "telegram_webhook_secret", mode="before")
+    @field_validator(
+        "telegram_bot_token",
+        "telegram_webhook_secret",
+        "zalo_bot_token",
+        "zalo_webhook_secret",
+        "board_chat_id",
+        mode="before",
+    )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if value == "" else value
@@ -59,6 +76,14 @@ class Settings(BaseSettings):
     def _check_secrets(self) -> Settings:
         _refuse_placeholder("TELEGRAM_BOT_TOKEN", self.telegram_bot_token)
         _refuse_placeholder("TELEGRAM_WEBHOOK_SECRET", self.telegram_webhook_secret)
+        _refuse_placeholder("ZALO_BOT_TOKEN", self.zalo_bot_token)
+        _refuse_placeholder("ZALO_WEBHOOK_SECRET", self.zalo_webhook_secret)
+        if self.zalo_mode == "webhook" and self.zalo_bot_token is not None:
+            zalo_secret = self.zalo_webhook_secret
+            if zalo_secret is None or not 8 <= len(zalo_secret.get_secret_value()) <= 256:
+                raise ValueError(
+                    "ZALO_WEBHOOK_SECRET (8–256 characters) is required when ZALO_MODE=webhook"
+                )
         token = self.telegram_bot_token
         if token is not None and not _TELEGRAM_TOKEN.match(token.get_secret_value()):
             raise ValueError("TELEGRAM_BOT_TOKEN must look like 123456789:AA... (from @BotFather)")
@@ -72,7 +97,12 @@ class Settings(BaseSettings):
 
     def secrets(self) -> list[str]:
         """Every secret value, for the log filter that keeps them out of log lines."""
-        values = [self.telegram_bot_token, self.telegram_webhook_secret]
+        values = [
+            self.telegram_bot_token,
+            self.telegram_webhook_secret,
+            self.zalo_bot_token,
+            self.zalo_webhook_secret,
+        ]
         found = [v.get_secret_value() for v in values if v is not None]
         # The part after the colon is the real secret of a Telegram token.
         return found + [s.split(":", 1)[1] for s in found if ":" in s]
