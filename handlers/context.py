@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from domain.calendar import WorkingCalendar
 from domain.clock import Clock
-from domain.messages import Choice, Reply
+from domain.messages import Choice, Priority, Reply
 from domain.org import OrgConfig
 from domain.people import Person
 from domain.ports import UnitOfWork
@@ -34,6 +34,18 @@ class Services:
     clock: Clock
     catalog: Catalog
     settings: ConversationSettings = field(default_factory=ConversationSettings)
+    # (channel, chat id) of a group where board officers also get new-report cards.
+    board_chat: tuple[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A message to someone else than the person who wrote (a notification)."""
+
+    channel: str
+    chat_id: str
+    reply: Reply
+    priority: int
 
 
 @dataclass
@@ -44,6 +56,7 @@ class Context:
     services: Services
     now: datetime
     replies: list[Reply] = field(default_factory=list)
+    outgoing: list[Outgoing] = field(default_factory=list)
 
     @property
     def org(self) -> OrgConfig:
@@ -60,6 +73,19 @@ class Context:
         self, text: str, choices: tuple[Choice, ...] = (), request_location: bool = False
     ) -> None:
         self.replies.append(Reply(text=text, choices=choices, request_location=request_location))
+
+    async def notify(self, person_id: int, reply: Reply) -> None:
+        """Send to every chat through which a person reaches the bot."""
+        for identity in await self.uow.people.identities(person_id):
+            self.send_to(identity.channel, identity.chat_id, reply)
+
+    def send_to(
+        self, channel: str, chat_id: str, reply: Reply, priority: int = Priority.NOTIFICATION
+    ) -> None:
+        if (channel, chat_id) == (self.incoming.channel, self.incoming.chat_id):
+            self.replies.append(reply)  # the person acting sees it in order with the answer
+            return
+        self.outgoing.append(Outgoing(channel, chat_id, reply, priority))
 
     def local_time(self, moment: datetime) -> str:
         """'15:30 28/11/2026' in the organisation's time zone."""

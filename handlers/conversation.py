@@ -10,13 +10,26 @@ from handlers.context import Context
 from handlers.intake import FLOW, INTAKE
 from handlers.menu import (
     MENU_HELP,
+    MENU_NEW,
+    MENU_OPEN,
+    MENU_OVERDUE,
     MENU_REPORT,
     MENU_STATUS,
+    MENU_WORK,
     greet,
     menu_choices,
     show_help,
     show_menu,
 )
+from handlers.staff import (
+    case_button,
+    new_reports,
+    open_cases,
+    overdue_cases,
+    show_case,
+    unit_work,
+)
+from handlers.staff_flows import FLOWS
 from handlers.start import is_invitation_code, start
 from handlers.status import show_status
 from handlers.text import match_choice, split_command
@@ -34,7 +47,13 @@ async def route(ctx: Context) -> None:
     if incoming.kind is Kind.CHOICE and incoming.payload.startswith("m:"):
         await _menu(ctx, incoming.payload)
         return
+    if incoming.kind is Kind.CHOICE and incoming.payload.startswith("c:"):
+        await case_button(ctx, incoming.payload)
+        return
     draft = await ctx.uow.drafts.get(ctx.person.id)
+    if draft is not None and draft.flow != FLOW:
+        await FLOWS[draft.flow].handle(ctx, draft)
+        return
     if draft is not None:
         if _idle(ctx, draft) and incoming.kind is not Kind.CHOICE:
             await offer_resume(ctx, draft)
@@ -63,7 +82,10 @@ async def _command(ctx: Context, name: str, argument: str) -> None:
 
 
 async def _menu(ctx: Context, payload: str) -> None:
-    if payload == MENU_REPORT:
+    staff = _STAFF_MENU.get(payload)
+    if staff is not None:
+        await staff(ctx, "")
+    elif payload == MENU_REPORT:
         await begin_report(ctx, "")
     elif payload == MENU_STATUS:
         await show_status(ctx, "")
@@ -76,7 +98,7 @@ async def _menu(ctx: Context, payload: str) -> None:
 async def _start(ctx: Context, argument: str) -> None:
     draft = await ctx.uow.drafts.get(ctx.person.id)
     await start(ctx, argument)
-    if draft is not None and not argument:
+    if draft is not None and draft.flow == FLOW and not argument:
         await offer_resume(ctx, draft)
 
 
@@ -111,11 +133,15 @@ async def _help(ctx: Context, argument: str) -> None:
     if draft is None:
         show_help(ctx)
     else:
-        INTAKE.help(ctx, draft)
+        (INTAKE if draft.flow == FLOW else FLOWS[draft.flow]).help(ctx, draft)
 
 
 def _idle(ctx: Context, draft: Draft) -> bool:
-    return draft.step != "resume" and ctx.now - draft.updated_at >= ctx.settings.resume_after
+    return (
+        draft.flow == FLOW
+        and draft.step != "resume"
+        and ctx.now - draft.updated_at >= ctx.settings.resume_after
+    )
 
 
 _COMMANDS: dict[str, Command] = {
@@ -126,6 +152,18 @@ _COMMANDS: dict[str, Command] = {
     "help": _help,
     "trangthai": show_status,
     "status": show_status,
+    "moi": new_reports,
+    "dangxuly": open_cases,
+    "quahan": overdue_cases,
+    "vuviec": show_case,
+    "viec": unit_work,
+}
+
+_STAFF_MENU: dict[str, Command] = {
+    MENU_NEW: new_reports,
+    MENU_OPEN: open_cases,
+    MENU_OVERDUE: overdue_cases,
+    MENU_WORK: unit_work,
 }
 
 __all__ = ["greet", "route"]

@@ -9,6 +9,10 @@ from handlers.context import Context
 MENU_REPORT = "m:report"
 MENU_STATUS = "m:status"
 MENU_HELP = "m:help"
+MENU_NEW = "m:new"
+MENU_OPEN = "m:open"
+MENU_OVERDUE = "m:overdue"
+MENU_WORK = "m:work"
 
 
 def menu_choices(ctx: Context) -> tuple[Choice, ...]:
@@ -16,8 +20,15 @@ def menu_choices(ctx: Context) -> tuple[Choice, ...]:
     choices: list[Choice] = []
     if role in REPORTING_ROLES:
         choices.append(Choice(MENU_REPORT, ctx.t("menu.report")))
-    if role is not Role.RESIDENT:
         choices.append(Choice(MENU_STATUS, ctx.t("menu.status")))
+    if role is Role.BOARD:
+        choices += [
+            Choice(MENU_NEW, ctx.t("menu.new")),
+            Choice(MENU_OPEN, ctx.t("menu.open")),
+            Choice(MENU_OVERDUE, ctx.t("menu.overdue")),
+        ]
+    if role is Role.HANDLER:
+        choices.append(Choice(MENU_WORK, ctx.t("menu.work")))
     choices.append(Choice(MENU_HELP, ctx.t("menu.help")))
     return tuple(choices)
 
@@ -51,6 +62,10 @@ def show_help(ctx: Context) -> None:
         key = "help.resident"
     elif role in REPORTING_ROLES:
         key = "help.collaborator"
+    elif role is Role.BOARD:
+        key = "help.board"
+    elif role is Role.HANDLER:
+        key = "help.handler"
     else:
         key = "help.member"
     show_menu(ctx, ctx.t(key))

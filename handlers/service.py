@@ -70,6 +70,10 @@ class ConversationService:
                 )
                 for reply in ctx.replies
             ]
+            queued += [
+                await uow.outbox.add(o.channel, o.chat_id, o.reply, now, o.priority)
+                for o in ctx.outgoing
+            ]
             await uow.commit()
         self._on_commit(queued)
         return True

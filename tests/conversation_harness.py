@@ -75,6 +75,7 @@ class Person:
         return await self.deliver(self._incoming(Kind.TEXT, text=text))
 
     async def press(self, label: str) -> list[Reply]:
+        self._new_replies()  # notifications that reached this chat since its last action
         for reply in reversed(self.last):
             for choice in reply.choices:
                 if choice.label == label or label in choice.label:

@@ -53,11 +53,12 @@ class Translator:
         return base
 
     def callback(self, callback: CallbackQuery, update_id: int) -> Incoming:
-        chat_id = callback.message.chat.id if callback.message else callback.from_user.id
+        # Answers go to the presser's own chat, also for a card pressed in the board's group:
+        # the steps that follow (a reason, a date) are typed there.
         return Incoming(
             channel=CHANNEL,
             update_key=str(update_id),
-            chat_id=str(chat_id),
+            chat_id=str(callback.from_user.id),
             user_id=str(callback.from_user.id),
             display_name=_name(callback.from_user),
             kind=Kind.CHOICE,

@@ -1,0 +1,110 @@
+"""How a case reads to the board (with its reporter) and to a handling unit (without)."""
+
+from __future__ import annotations
+
+from domain.lifecycle import TRANSITIONS, Action, plan
+from domain.messages import Choice, Reply
+from domain.people import Person, Role
+from domain.reports import MediaKind, Report, ReportEvent
+from handlers.context import Context
+from handlers.presenting import place_text, status_label
+
+BOARD_ACTIONS = (Action.ASSIGN, Action.HANDLE_DIRECTLY, Action.REJECT, Action.MARK_DUPLICATE)
+HANDLER_ACTIONS = (Action.ACCEPT_CASE, Action.NOTE_PROGRESS, Action.ANSWER, Action.ASK_REASSIGN)
+REVIEW_ACTIONS = (Action.ACCEPT_ANSWER, Action.SEND_BACK)
+BOARD_DIRECT_ACTIONS = (Action.NOTE_PROGRESS, Action.ANSWER)
+
+
+def case_payload(action: Action, code: str) -> str:
+    return f"c:{action.value}:{code}"
+
+
+def action_buttons(
+    ctx: Context, report: Report, actions: tuple[Action, ...], role: Role, unit: str | None
+) -> tuple[Choice, ...]:
+    """Only the buttons this person may press on this case now (the server checks again)."""
+    return tuple(
+        Choice(case_payload(a, report.code), ctx.t(f"case.action.{a.value}"))
+        for a in actions
+        if a in TRANSITIONS
+        and plan(a, report.status, role, unit, report.assigned_unit_code).allowed
+    )
+
+
+def _place(ctx: Context, report: Report) -> str:
+    if report.location is None:
+        return place_text(ctx, report.address, None)
+    lat, lon = report.location.latitude, report.location.longitude
+    return ctx.t("case.map", place=place_text(ctx, None, (lat, lon)), latitude=lat, longitude=lon)
+
+
+def case_text(ctx: Context, report: Report, reporter: Person | None) -> str:
+    lines = [
+        ctx.t(
+            "case.card",
+            code=report.code,
+            status=status_label(ctx, report),
+            category=ctx.category_label(report.category_code),
+            ward=ctx.unit_label(report.ward_code),
+            place=_place(ctx, report),
+            description=report.description or ctx.t("intake.description.voice"),
+            urgency=ctx.t(f"intake.urgency.{report.urgency.value}"),
+            photos=report.photo_count,
+            created=ctx.local_time(report.created_at),
+        ),
+    ]
+    if report.assigned_unit_code:
+        deadline = ctx.local_time(report.answer_deadline) if report.answer_deadline else "—"
+        lines.append(
+            ctx.t(
+                "case.assigned_line",
+                unit=ctx.unit_label(report.assigned_unit_code),
+                deadline=deadline,
+            )
+        )
+    if reporter is not None:  # only ever passed for the board
+        lines.append(
+            ctx.t(
+                "case.reporter_line",
+                name=reporter.display_name,
+                role=ctx.t(f"role.{reporter.role.value}"),
+                unit=ctx.unit_label(reporter.unit_code),
+            )
+        )
+    return "\n".join(lines)
+
+
+def photos_of(report: Report) -> tuple[str, ...]:
+    return tuple(m.sha256 for m in report.media if m.kind is MediaKind.PHOTO)
+
+
+async def board_card(ctx: Context, report: Report, officer: Person) -> Reply:
+    reporter = await ctx.uow.people.get(report.reporter_id)
+    actions = REVIEW_ACTIONS + BOARD_ACTIONS + BOARD_DIRECT_ACTIONS
+    return Reply(
+        text=case_text(ctx, report, reporter),
+        choices=action_buttons(ctx, report, actions, Role.BOARD, officer.unit_code),
+        photos=photos_of(report),
+    )
+
+
+def handler_card(ctx: Context, report: Report, handler: Person, heading: str = "") -> Reply:
+    text = case_text(ctx, report, None)
+    return Reply(
+        text=f"{heading}\n{text}" if heading else text,
+        choices=action_buttons(ctx, report, HANDLER_ACTIONS, Role.HANDLER, handler.unit_code),
+        photos=photos_of(report),
+    )
+
+
+def timeline_text(ctx: Context, events: list[ReportEvent], show_people: dict[int, str]) -> str:
+    """One line per event; names only for ids in `show_people` (never the reporter's to a unit)."""
+    lines = []
+    for event in events:
+        who = show_people.get(event.actor_id or 0) or (
+            ctx.t(f"role.{event.actor_role.value}") if event.actor_role else "—"
+        )
+        change = ctx.t(f"status.label.{event.to_status.value}")
+        note = f" — {event.note}" if event.note else ""
+        lines.append(f"• {ctx.local_time(event.at)} · {who}: {change}{note}")
+    return "\n".join(lines)

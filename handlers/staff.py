@@ -1,0 +1,183 @@
+"""Board officers and handlers: case buttons and the staff commands."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from typing import Final
+
+from domain.lifecycle import OPEN_STATUSES, Action
+from domain.people import Role
+from domain.ports import Draft
+from domain.reports import Report, ReportEvent, ReportStatus, normalise_report_code
+from handlers.cards import board_card, handler_card, timeline_text
+from handlers.case_actions import Details, check, perform, visible_case
+from handlers.context import Context
+from handlers.menu import show_menu
+from handlers.staff_flows import FLOWS, suggested_unit
+
+FLOW_OF: Final = {
+    Action.ASSIGN: "assign",
+    Action.REJECT: "reject",
+    Action.MARK_DUPLICATE: "duplicate",
+    Action.NOTE_PROGRESS: "note",
+    Action.ANSWER: "answer",
+    Action.ASK_REASSIGN: "reassign",
+    Action.SEND_BACK: "sendback",
+}
+NEW_STATUSES: Final = frozenset(
+    {ReportStatus.SUBMITTED, ReportStatus.ACKNOWLEDGED, ReportStatus.REOPENED}
+)
+UNIT_WORK: Final = frozenset({ReportStatus.ASSIGNED, ReportStatus.IN_PROGRESS})
+MAX_CARDS: Final = 10
+
+
+async def case_button(ctx: Context, payload: str) -> None:
+    """`c:<action>:<code>`: anyone can forge one, so everything is checked here."""
+    _, _, rest = payload.partition(":")
+    action_name, _, code = rest.partition(":")
+    try:
+        action = Action(action_name)
+    except ValueError:
+        show_menu(ctx, ctx.t("common.invalid_choice"))
+        return
+    if ctx.person.role not in (Role.BOARD, Role.HANDLER):
+        show_menu(ctx, ctx.t("case.not_allowed"))
+        return
+    report = await visible_case(ctx, code)
+    if report is None or not check(ctx, report, action):
+        return
+    flow_name = FLOW_OF.get(action)
+    if flow_name is None:
+        await perform(ctx, report.code, action, Details())
+        return
+    await _start_flow(ctx, report, flow_name)
+
+
+async def _start_flow(ctx: Context, report: Report, flow_name: str) -> None:
+    flow = FLOWS[flow_name]
+    data = {
+        "case": report.code,
+        "category": report.category_code,
+        "urgency": report.urgency.value,
+        "suggested": suggested_unit(ctx, report.category_code, report.ward_code),
+    }
+    draft = Draft(ctx.person.id, flow.flow, next(iter(flow.steps)), data, 0, ctx.now, ctx.now)
+    await flow.goto(ctx, draft, draft.step)
+
+
+def _is_board(ctx: Context) -> bool:
+    if ctx.person.role is Role.BOARD:
+        return True
+    show_menu(ctx, ctx.t("case.not_allowed"))
+    return False
+
+
+async def _cards(ctx: Context, reports: list[Report], header_key: str) -> None:
+    if not reports:
+        show_menu(ctx, ctx.t("case.list_empty"))
+        return
+    ctx.say(ctx.t(header_key, count=len(reports)))
+    for report in reports[:MAX_CARDS]:
+        if ctx.person.role is Role.BOARD:
+            ctx.replies.append(await board_card(ctx, report, ctx.person))
+        else:
+            ctx.replies.append(handler_card(ctx, report, ctx.person))
+    if len(reports) > MAX_CARDS:
+        ctx.say(ctx.t("case.list_more", count=len(reports) - MAX_CARDS))
+
+
+async def new_reports(ctx: Context, argument: str) -> None:
+    if _is_board(ctx):
+        await _cards(ctx, await ctx.uow.reports.with_status(NEW_STATUSES), "case.new_header")
+
+
+async def open_cases(ctx: Context, argument: str) -> None:
+    if not _is_board(ctx):
+        return
+    reports = await ctx.uow.reports.with_status(OPEN_STATUSES - NEW_STATUSES)
+    lines = [ctx.t("case.open_header", count=len(reports))]
+    lines += [_line(ctx, r) for r in reports[:50]]
+    show_menu(ctx, "\n".join(lines) if reports else ctx.t("case.list_empty"))
+
+
+def overdue_since(ctx: Context, report: Report) -> datetime | None:
+    """When the case's current clock ran out, if it did."""
+    if report.status in NEW_STATUSES and report.acknowledged_at is None:
+        due: datetime | None = report.acknowledge_deadline
+    elif report.status in UNIT_WORK | {ReportStatus.BOARD_DIRECT}:
+        due = report.answer_deadline
+    else:
+        due = None
+    return due if due is not None and due < ctx.now else None
+
+
+async def overdue_cases(ctx: Context, argument: str) -> None:
+    if not _is_board(ctx):
+        return
+    late = [r for r in await ctx.uow.reports.with_status(OPEN_STATUSES) if overdue_since(ctx, r)]
+    if not late:
+        show_menu(ctx, ctx.t("case.none_overdue"))
+        return
+    lines = [ctx.t("case.overdue_header", count=len(late))]
+    for report in late[:50]:
+        due = overdue_since(ctx, report)
+        assert due is not None
+        hours = int((ctx.now - due).total_seconds() // 3600)
+        lines.append(ctx.t("case.overdue_line", line=_line(ctx, report), hours=hours))
+    show_menu(ctx, "\n".join(lines))
+
+
+def _line(ctx: Context, report: Report) -> str:
+    deadline = ctx.local_time(report.answer_deadline) if report.answer_deadline else "—"
+    return ctx.t(
+        "case.line",
+        code=report.code,
+        status=ctx.t(f"status.label.{report.status}"),
+        unit=ctx.unit_label(report.assigned_unit_code),
+        deadline=deadline,
+    )
+
+
+async def unit_work(ctx: Context, argument: str) -> None:
+    if ctx.person.role is not Role.HANDLER:
+        show_menu(ctx, ctx.t("case.not_allowed"))
+        return
+    reports = await ctx.uow.reports.with_status(UNIT_WORK, ctx.person.unit_code)
+    far = datetime.max.replace(tzinfo=ctx.now.tzinfo)
+    reports.sort(key=lambda r: r.answer_deadline or far)
+    await _cards(ctx, reports, "case.work_header")
+
+
+async def show_case(ctx: Context, argument: str) -> None:
+    code = normalise_report_code(argument)
+    if code is None or ctx.person.role not in (Role.BOARD, Role.HANDLER):
+        show_menu(ctx, ctx.t("status.bad_code") if code is None else ctx.t("case.not_allowed"))
+        return
+    report = await visible_case(ctx, code)
+    if report is None or report.id is None:
+        return
+    events = await ctx.uow.reports.events(report.id)
+    is_board = ctx.person.role is Role.BOARD
+    card = (
+        await board_card(ctx, report, ctx.person)
+        if is_board
+        else handler_card(ctx, report, ctx.person)
+    )
+    names = await _staff_names(ctx, events, include_reporter=is_board, reporter=report.reporter_id)
+    timeline = timeline_text(ctx, events, names)
+    text = f"{card.text}\n\n{ctx.t('case.timeline')}\n{timeline}"
+    ctx.replies.append(replace(card, text=text))
+
+
+async def _staff_names(
+    ctx: Context, events: list[ReportEvent], include_reporter: bool, reporter: int
+) -> dict[int, str]:
+    names: dict[int, str] = {}
+    for actor in {e.actor_id for e in events if e.actor_id is not None}:
+        if actor == reporter and not include_reporter:
+            continue
+        person = await ctx.uow.people.get(actor)
+        if person is not None:
+            names[actor] = person.display_name
+    return names

@@ -1,0 +1,188 @@
+"""Case handling through the core: board, handler and reporter, each in their own chat."""
+
+from __future__ import annotations
+
+import pytest
+
+from domain.clock import FixedClock
+from domain.people import Role
+from domain.reports import ReportStatus
+from handlers.admin import create_invitations
+from tests.conversation_harness import MONDAY_9AM, Person, make_service, small_org
+from tests.fakes.memory_uow import MemoryStore
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(MONDAY_9AM)
+
+
+@pytest.fixture
+def store() -> MemoryStore:
+    return MemoryStore()
+
+
+async def join(store: MemoryStore, clock: FixedClock, name: str, role: Role,
+               unit: str | None) -> Person:
+    async with store() as uow:
+        [invitation] = await create_invitations(uow, small_org(), role, unit, 1, clock.now())
+        await uow.commit()
+    person = Person(make_service(store, clock), store, user_id=f"u-{name}", name=name)
+    await person.say(f"/start {invitation.code}")
+    return person
+
+
+@pytest.fixture
+async def people(store: MemoryStore, clock: FixedClock) -> dict[str, Person]:
+    return {
+        "lan": await join(store, clock, "Lan", Role.COLLABORATOR, "bo-de"),
+        "board": await join(store, clock, "Hùng", Role.BOARD, None),
+        "handler": await join(store, clock, "Minh", Role.HANDLER, "bo-de"),
+        "other": await join(store, clock, "Tâm", Role.HANDLER, "gia-thuy"),
+    }
+
+
+async def file_report(lan: Person) -> None:
+    await lan.press("Gửi phản ánh")
+    await lan.press("Trật tự xây dựng")
+    await lan.press("Đúng")
+    await lan.say("Số 5 ngõ 12")
+    await lan.say("Xây lấn vỉa hè")
+    await lan.photo(b"scene")
+    await lan.press("Xong")
+    await lan.press("Bình thường")
+    await lan.press("Gửi")
+
+
+def texts(person: Person) -> str:
+    return "\n".join(r.text for r in person.last)
+
+
+async def test_the_whole_lifecycle(store: MemoryStore, people: dict[str, Person]) -> None:
+    lan, board, handler, other = (people[k] for k in ("lan", "board", "handler", "other"))
+    await file_report(lan)
+    card = board._new_replies()
+    assert any("PA-2026-000001" in r.text and "Lan" in r.text for r in card)
+    board.last = card
+
+    await board.press("Giao xử lý")
+    await board.press("(đề xuất)")
+    done = await board.press("Theo quy định")
+    assert "Đã giao PA-2026-000001" in done[-1].text
+    assert "chuyển Phường Bồ Đề xử lý, hạn" in lan._new_replies()[-1].text
+    assigned = handler._new_replies()
+    assert assigned and "Lan" not in "\n".join(r.text for r in assigned)
+    assert other._new_replies() == []
+
+    await handler.press("Tiếp nhận")
+    await handler.press("Trả lời")
+    await handler.say("Đã yêu cầu tháo dỡ phần lấn chiếm")
+    await handler.photo(b"fixed")
+    await handler.press("Gửi trả lời")
+    review = board._new_replies()
+    assert any("Đã yêu cầu tháo dỡ" in r.text for r in review)
+
+    await board.press("Trả lại")
+    await board.say("Cần ảnh sau khi tháo dỡ")
+    sent_back = handler._new_replies()
+    assert any("Cần ảnh sau khi tháo dỡ" in r.text for r in sent_back)
+
+    await handler.press("Trả lời")
+    await handler.say("Đã tháo dỡ xong")
+    await handler.photo(b"after")
+    await handler.press("Gửi trả lời")
+    board._new_replies()
+    await board.press("Chấp nhận")
+    final = lan._new_replies()
+    assert any("Đã tháo dỡ xong" in r.text for r in final)
+    assert final[-1].photos  # the evidence photo reaches the reporter
+
+    [report] = store.state.reports.values()
+    assert report.status is ReportStatus.CLOSED and report.assigned_unit_code == "bo-de"
+    assert report.acknowledged_at is not None and report.resolved_at is not None
+    steps = [(e.from_status.value, e.to_status.value) for e in store.state.events]
+    assert steps == [
+        ("draft", "submitted"), ("submitted", "assigned"), ("assigned", "in_progress"),
+        ("in_progress", "answered"), ("answered", "in_progress"), ("in_progress", "answered"),
+        ("answered", "closed"),
+    ]
+    for item in store.state.outbox.values():
+        if item.chat_id in (handler.user_id, other.user_id):
+            assert "Lan" not in item.reply.text
+
+
+FORBIDDEN = {
+    "lan": ["assign", "direct", "reject", "duplicate", "accept", "note", "answer", "reassign",
+            "approve", "sendback"],
+    "other": ["accept", "note", "answer", "reassign", "assign", "approve"],
+    "handler": ["assign", "direct", "reject", "duplicate", "approve", "sendback"],
+    "board": ["accept", "reassign"],
+}
+
+
+@pytest.mark.parametrize(("who", "action"), [(w, a) for w, acts in FORBIDDEN.items() for a in acts])
+async def test_forged_payloads_change_nothing(
+    store: MemoryStore, people: dict[str, Person], who: str, action: str
+) -> None:
+    await file_report(people["lan"])
+    await people["board"].press("Giao xử lý")
+    await people["board"].press("(đề xuất)")
+    await people["board"].press("Theo quy định")
+    before = (dict(store.state.reports), list(store.state.events))
+    actor = people[who]
+    replies = await actor.press_payload(f"c:{action}:PA-2026-000001")
+    for text in ("Lý do", "Gõ"):
+        assert all(text not in r.text for r in replies)
+    assert (dict(store.state.reports), list(store.state.events)) == before
+    assert store.state.drafts.get(next(
+        p.id for p in store.state.people.values() if p.display_name == actor.name
+    )) is None
+
+
+async def test_two_officers_assign_at_once_one_wins(
+    store: MemoryStore, clock: FixedClock, people: dict[str, Person]
+) -> None:
+    second = await join(store, clock, "Hoa", Role.BOARD, None)
+    await file_report(people["lan"])
+    first = people["board"]
+    for officer in (first, second):
+        officer._new_replies()
+        await officer.press_payload("c:assign:PA-2026-000001")
+        await officer.press("(đề xuất)")
+    await first.press("Theo quy định")
+    late = await second.press("Theo quy định")
+    assert "đã được xử lý trước đó" in late[-1].text
+    assigned = [e for e in store.state.events if e.to_status is ReportStatus.ASSIGNED]
+    assert len(assigned) == 1
+
+
+async def test_reject_and_duplicate_tell_the_reporter(
+    store: MemoryStore, people: dict[str, Person]
+) -> None:
+    lan, board = people["lan"], people["board"]
+    await file_report(lan)
+    await file_report(lan)
+    lan._new_replies()
+    await board.press_payload("c:duplicate:PA-2026-000002")
+    await board.say("PA-2026-1")
+    assert "trùng với vụ việc PA-2026-000001" in lan._new_replies()[-1].text
+    await board.press_payload("c:reject:PA-2026-000001")
+    await board.press("Chưa đủ thông tin")
+    assert "Lý do: Chưa đủ thông tin" in lan._new_replies()[-1].text
+    statuses = sorted(r.status.value for r in store.state.reports.values())
+    assert statuses == ["duplicate", "rejected"]
+
+
+async def test_staff_lists(store: MemoryStore, people: dict[str, Person]) -> None:
+    await file_report(people["lan"])
+    people["board"]._new_replies()
+    new = await people["board"].say("/moi")
+    assert "Phản ánh mới chờ tiếp nhận (1)" in new[0].text
+    work = await people["handler"].say("/viec")
+    assert "Không có vụ việc nào" in work[-1].text
+    refused = await people["lan"].say("/moi")
+    assert "không có quyền" in refused[-1].text
+    timeline = await people["board"].say("/vuviec PA-2026-000001")
+    assert "Diễn biến" in timeline[-1].text and "Lan" in timeline[-1].text
+    hidden = await people["handler"].say("/vuviec PA-2026-000001")
+    assert "Không tìm thấy" in hidden[-1].text
