@@ -113,7 +113,10 @@ async def _bot_username(settings: Settings) -> str | None:
 async def _reports(args: argparse.Namespace, database: Database) -> int:
     async with database.unit_of_work() as uow:
         reports = sorted(await uow.reports.all(), key=lambda r: r.created_at)
-    rows = [report_row(r) for r in reports]
+        rows = [report_row(r) for r in reports]
+        for row, report in zip(rows, reports, strict=True):
+            assert report.id is not None
+            row["events"] = len(await uow.reports.events(report.id))
     if args.json:
         _dump(rows)
         return 0
@@ -133,6 +136,7 @@ async def _case(args: argparse.Namespace, database: Database) -> int:
             raise CommandError(f"no report {code}")
         events = await uow.reports.events(report.id)
     row = report_row(report)
+    row["events"] = len(events)
     row["timeline"] = [
         {
             "at": e.at.isoformat(),

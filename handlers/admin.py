@@ -61,4 +61,14 @@ def report_row(report: Report) -> dict[str, Any]:
             [report.location.latitude, report.location.longitude] if report.location else None
         ),
         "channel": report.channel,
+        "acknowledged_at": _iso(report.acknowledged_at),
+        "assigned_unit": report.assigned_unit_code,
+        "answer_deadline": _iso(report.answer_deadline),
+        "board_direct": report.board_direct,
+        "duplicate_of": report.duplicate_of,
+        "resolved_at": _iso(report.resolved_at),
     }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None

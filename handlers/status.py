@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from domain.reports import normalise_report_code
+from domain.messages import Reply
+from domain.reports import ReportStatus, normalise_report_code
+from handlers.case_actions import latest_answer
 from handlers.context import Context
 from handlers.menu import menu_choices
 from handlers.presenting import report_detail, report_line
@@ -34,4 +36,14 @@ async def _show_one(ctx: Context, argument: str) -> None:
     if report is None or report.reporter_id != ctx.person.id:
         ctx.say(ctx.t("status.not_found", code=code))
         return
-    ctx.say(report_detail(ctx, report), menu_choices(ctx))
+    text = report_detail(ctx, report)
+    photos: tuple[str, ...] = ()
+    if report.assigned_unit_code and report.answer_deadline:
+        text += "\n" + ctx.t("status.assigned", unit=ctx.unit_label(report.assigned_unit_code),
+                             deadline=ctx.local_time(report.answer_deadline))
+    if report.status in (ReportStatus.CLOSED, ReportStatus.VERIFYING):
+        answer = await latest_answer(ctx, report)
+        if answer is not None:
+            text += "\n" + ctx.t("status.answer", answer=answer.note)
+            photos = answer.evidence
+    ctx.replies.append(Reply(text, menu_choices(ctx), photos=photos))

@@ -96,6 +96,9 @@ async def test_the_whole_lifecycle(store: MemoryStore, people: dict[str, Person]
     final = lan._new_replies()
     assert any("Đã tháo dỡ xong" in r.text for r in final)
     assert final[-1].photos  # the evidence photo reaches the reporter
+    detail = await lan.say("/trangthai PA-2026-000001")
+    assert "Đã giải quyết" in detail[-1].text and "Đã tháo dỡ xong" in detail[-1].text
+    assert detail[-1].photos == final[-1].photos
 
     [report] = store.state.reports.values()
     assert report.status is ReportStatus.CLOSED and report.assigned_unit_code == "bo-de"
