@@ -6,6 +6,7 @@ block without `commit()` rolls everything back.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
@@ -14,7 +15,7 @@ from typing import Any, Protocol, Self
 from domain.invitations import Invitation
 from domain.messages import OutboxItem, Reply
 from domain.people import ChannelIdentity, Person, Role
-from domain.reports import Report, ReportEvent, StoredMedia
+from domain.reports import CaseUpdate, Report, ReportEvent, ReportStatus, StoredMedia
 
 
 @dataclass
@@ -66,6 +67,14 @@ class ReportRepository(Protocol):
     async def by_code(self, code: str) -> Report | None: ...
     async def for_reporter(self, person_id: int) -> list[Report]: ...
     async def all(self) -> list[Report]: ...
+    async def update_if(self, report_id: int, expected: ReportStatus, change: CaseUpdate) -> bool:
+        """Apply `change` only if the case is still in `expected`; False if someone was first."""
+        ...
+    async def with_status(
+        self, statuses: Collection[ReportStatus], unit_code: str | None = None
+    ) -> list[Report]:
+        """Cases in any of `statuses` (of one assigned unit if given), oldest first."""
+        ...
     async def add_event(self, event: ReportEvent) -> None: ...
     async def events(self, report_id: int) -> list[ReportEvent]: ...
 

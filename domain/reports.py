@@ -68,10 +68,29 @@ class Report:
     acknowledge_deadline: datetime
     channel: str
     media: list[StoredMedia] = field(default_factory=list)
+    acknowledged_at: datetime | None = None
+    assigned_unit_code: str | None = None
+    answer_deadline: datetime | None = None
+    board_direct: bool = False
+    duplicate_of: str | None = None
+    resolved_at: datetime | None = None
 
     @property
     def photo_count(self) -> int:
         return sum(1 for item in self.media if item.kind is MediaKind.PHOTO)
+
+
+@dataclass(frozen=True)
+class CaseUpdate:
+    """The fields one transition sets; None leaves a field as it is."""
+
+    status: ReportStatus
+    acknowledged_at: datetime | None = None
+    assigned_unit_code: str | None = None
+    answer_deadline: datetime | None = None
+    board_direct: bool | None = None
+    duplicate_of: str | None = None
+    resolved_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     Float,
     ForeignKey,
     Index,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -75,6 +77,10 @@ class InvitationRow(Base):
 
 class ReportRow(Base):
     __tablename__ = "reports"
+    # A unit's queue: `status IN (...)` of one assigned unit (ix_reports_status without one).
+    __table_args__ = (
+        Index("ix_reports_assigned_unit_code_status", "assigned_unit_code", "status"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
@@ -90,6 +96,13 @@ class ReportRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     acknowledge_deadline: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     channel: Mapped[str] = mapped_column(String(32))
+    # The case lifecycle (revision 0002).
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    assigned_unit_code: Mapped[str | None] = mapped_column(String(CODE))
+    answer_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    board_direct: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    duplicate_of: Mapped[str | None] = mapped_column(String(32))  # code of the original case
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class MediaRow(Base):

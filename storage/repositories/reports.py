@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import replace
+from collections.abc import Collection
+from dataclasses import fields, replace
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, insert, select
+from sqlalchemy import ColumnElement, and_, bindparam, insert, select, update
 
 from domain.people import Role
 from domain.reports import (
+    CaseUpdate,
     Location,
     MediaKind,
     Report,
@@ -30,6 +32,9 @@ _NEXT_NUMBER = PerDialect.build(CounterRow, lambda insert_: insert_.values(
 _ADD_MEDIA = PerDialect.build(MediaRow, lambda insert_: insert_.on_conflict_do_nothing())
 _ADD_REPORT = insert(ReportRow).returning(ReportRow.id)
 _REPORTS = select(ReportRow.__table__)
+_OLDEST_FIRST = (ReportRow.created_at, ReportRow.id)
+# The fields of `CaseUpdate` are columns of the same name; `status` is always set.
+_CASE_FIELDS = tuple(f.name for f in fields(CaseUpdate) if f.name != "status")
 _MEDIA = (
     select(
         ReportMediaRow.report_id, ReportMediaRow.kind, MediaRow.sha256, MediaRow.mime,
@@ -60,7 +65,21 @@ def _report_values(report: Report) -> dict[str, Any]:
         "urgency": report.urgency.value, "status": report.status.value,
         "created_at": report.created_at, "acknowledge_deadline": report.acknowledge_deadline,
         "channel": report.channel,
+        "acknowledged_at": report.acknowledged_at,
+        "assigned_unit_code": report.assigned_unit_code,
+        "answer_deadline": report.answer_deadline, "board_direct": report.board_direct,
+        "duplicate_of": report.duplicate_of, "resolved_at": report.resolved_at,
     }
+
+
+def _case_values(change: CaseUpdate) -> dict[str, Any]:
+    """The columns a `CaseUpdate` sets: its status and every field that is not None."""
+    values: dict[str, Any] = {"status": change.status.value}
+    for name in _CASE_FIELDS:
+        value = getattr(change, name)
+        if value is not None:
+            values[name] = value
+    return values
 
 
 def _report(row: Any, media: list[StoredMedia]) -> Report:
@@ -73,6 +92,9 @@ def _report(row: Any, media: list[StoredMedia]) -> Report:
         location=location, description=row.description, urgency=Urgency(row.urgency),
         status=ReportStatus(row.status), created_at=row.created_at,
         acknowledge_deadline=row.acknowledge_deadline, channel=row.channel, media=media,
+        acknowledged_at=row.acknowledged_at, assigned_unit_code=row.assigned_unit_code,
+        answer_deadline=row.answer_deadline, board_direct=bool(row.board_direct),
+        duplicate_of=row.duplicate_of, resolved_at=row.resolved_at,
     )
 
 
@@ -129,9 +151,37 @@ class SqlReports(SqlRepository):
     async def all(self) -> list[Report]:
         return await self._load(None)
 
-    async def _load(self, condition: ColumnElement[bool] | None) -> list[Report]:
+    async def update_if(self, report_id: int, expected: ReportStatus, change: CaseUpdate) -> bool:
+        """One conditional UPDATE: on PostgreSQL a concurrent writer of the same row waits for
+        the row lock, then re-checks `status` against the committed row, so exactly one of
+        several units of work expecting the same status gets True."""
+        statement = (
+            update(ReportRow)
+            .where(ReportRow.id == report_id, ReportRow.status == ReportStatus(expected).value)
+            .values(_case_values(change))
+        )
+        result = await self._run(statement)
+        return result.rowcount == 1
+
+    async def with_status(
+        self, statuses: Collection[ReportStatus], unit_code: str | None = None
+    ) -> list[Report]:
+        values = sorted({ReportStatus(status).value for status in statuses})
+        if not values:
+            return []
+        # Served by ix_reports_status, or ix_reports_assigned_unit_code_status for one unit.
+        condition: ColumnElement[bool] = ReportRow.status.in_(values)
+        if unit_code is not None:
+            condition = and_(ReportRow.assigned_unit_code == unit_code, condition)
+        return await self._load(condition, order_by=_OLDEST_FIRST)
+
+    async def _load(
+        self, condition: ColumnElement[bool] | None,
+        order_by: tuple[Any, ...] = (ReportRow.id,),
+    ) -> list[Report]:
+        """Two queries whatever the number of reports: the reports, then all their media."""
         statement = _REPORTS if condition is None else _REPORTS.where(condition)
-        rows = (await self._run(statement.order_by(ReportRow.id))).all()
+        rows = (await self._run(statement.order_by(*order_by))).all()
         if not rows:
             return []
         media_of = await self._media(condition)

@@ -7,6 +7,7 @@ so a test can see that an uncommitted change is really thrown away.
 from __future__ import annotations
 
 import copy
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from types import TracebackType
@@ -16,7 +17,7 @@ from domain.invitations import Invitation
 from domain.messages import OutboxItem, OutboxStatus, Reply
 from domain.people import ChannelIdentity, Person, Role
 from domain.ports import Draft
-from domain.reports import Report, ReportEvent
+from domain.reports import CaseUpdate, Report, ReportEvent, ReportStatus
 
 
 @dataclass
@@ -109,6 +110,25 @@ class MemoryReports:
 
     async def all(self) -> list[Report]:
         return list(self._s.reports.values())
+
+    async def update_if(self, report_id: int, expected: ReportStatus, change: CaseUpdate) -> bool:
+        report = self._s.reports.get(report_id)
+        if report is None or report.status is not expected:
+            return False
+        fields = {k: v for k, v in vars(change).items() if v is not None}
+        self._s.reports[report_id] = replace(report, **fields)
+        return True
+
+    async def with_status(
+        self, statuses: Collection[ReportStatus], unit_code: str | None = None
+    ) -> list[Report]:
+        return sorted(
+            (
+                r for r in self._s.reports.values()
+                if r.status in statuses and (unit_code is None or r.assigned_unit_code == unit_code)
+            ),
+            key=lambda r: (r.created_at, r.id or 0),
+        )
 
     async def add_event(self, event: ReportEvent) -> None:
         self._s.events.append(event)

@@ -26,14 +26,15 @@ def media(char: str, kind: MediaKind = MediaKind.PHOTO, size: int = 10) -> Store
 
 def new_report(
     reporter_id: int, number: int, *, year: int = 2026, items: list[StoredMedia] | None = None,
-    location: Location | None = HOAN_KIEM,
+    location: Location | None = HOAN_KIEM, status: ReportStatus = ReportStatus.SUBMITTED,
+    created_at: datetime = NOW, assigned_unit_code: str | None = None,
 ) -> Report:
     return Report(
         id=None, code=report_code(year, number), reporter_id=reporter_id,
         category_code="env", ward_code="w01", address="12 Hàng Bạc", location=location,
-        description="Rác thải ùn ứ", urgency=Urgency.URGENT, status=ReportStatus.SUBMITTED,
-        created_at=NOW, acknowledge_deadline=NOW + timedelta(hours=4), channel="telegram",
-        media=list(items or []),
+        description="Rác thải ùn ứ", urgency=Urgency.URGENT, status=status,
+        created_at=created_at, acknowledge_deadline=created_at + timedelta(hours=4),
+        channel="telegram", media=list(items or []), assigned_unit_code=assigned_unit_code,
     )
 
 

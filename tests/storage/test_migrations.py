@@ -9,14 +9,18 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect, text
+from alembic.script import ScriptDirectory
+from sqlalchemy import Float, Integer, String, column, inspect, table, text
 from sqlalchemy.engine import Connection
 
+from domain.reports import ReportStatus
 from storage.database import Database
-from storage.migrate import upgrade_to_head
+from storage.migrate import alembic_config, upgrade_to_head
 from storage.models import metadata
+from storage.types import UTCDateTime
 from tests.db_fixtures import (
     BACKENDS,
     create_postgres_database,
@@ -25,6 +29,9 @@ from tests.db_fixtures import (
     skip_if_postgres_disabled,
     sqlite_url,
 )
+from tests.storage.builders import NOW
+
+HEAD = ScriptDirectory.from_config(alembic_config("")).get_current_head()
 
 
 @pytest.fixture(params=BACKENDS)
@@ -70,7 +77,7 @@ async def test_upgrade_creates_every_table_and_matches_models(
     tables, differences, versions, _ = await _read(empty_url)
     assert tables == set(metadata.tables) | {"alembic_version"}
     assert differences == []
-    assert versions == ["0001"]
+    assert versions == [HEAD]
 
 
 async def test_second_upgrade_is_a_no_op(empty_url: str) -> None:
@@ -86,7 +93,7 @@ async def test_second_upgrade_is_a_no_op(empty_url: str) -> None:
     await upgrade_to_head(empty_url)
     _, differences, versions, names = await _read(empty_url)
     assert differences == []
-    assert versions == ["0001"]
+    assert versions == [HEAD]
     assert names == ["report:2026"]  # data survived: nothing was recreated
 
 
@@ -94,7 +101,7 @@ async def test_concurrent_upgrades_in_one_process(empty_url: str) -> None:
     await asyncio.gather(*(upgrade_to_head(empty_url) for _ in range(3)))
     tables, differences, versions, _ = await _read(empty_url)
     assert tables == set(metadata.tables) | {"alembic_version"}
-    assert (differences, versions) == ([], ["0001"])
+    assert (differences, versions) == ([], [HEAD])
 
 
 MIGRATE = "import asyncio, sys; from storage.migrate import upgrade_to_head; " \
@@ -116,4 +123,87 @@ async def test_workers_migrating_at_once_on_postgres(empty_url: str) -> None:
     assert [w.returncode for w in workers] == [0, 0, 0], outputs
     tables, differences, versions, _ = await _read(empty_url)
     assert tables == set(metadata.tables) | {"alembic_version"}
-    assert (differences, versions) == ([], ["0001"])
+    assert (differences, versions) == ([], [HEAD])
+
+
+def test_head_is_the_case_lifecycle_revision() -> None:
+    assert HEAD == "0002"
+
+
+async def _migrate(url: str, revision: str, *, down: bool = False) -> None:
+    config = alembic_config(url)
+    action = command.downgrade if down else command.upgrade
+    await asyncio.to_thread(action, config, revision)
+
+
+# The reports table as revision 0001 made it: what the service wrote before 0002.
+_REPORTS_0001 = table(
+    "reports", column("id", Integer), column("code", String), column("reporter_id", Integer),
+    column("category_code", String), column("ward_code", String), column("address", String),
+    column("latitude", Float), column("longitude", Float), column("description", String),
+    column("urgency", String), column("status", String), column("created_at", UTCDateTime),
+    column("acknowledge_deadline", UTCDateTime), column("channel", String),
+)
+_PEOPLE_0001 = table(
+    "people", column("id", Integer), column("display_name", String), column("role", String),
+    column("unit_code", String), column("created_at", UTCDateTime),
+)
+
+
+async def _add_report_at_0001(url: str) -> None:
+    db = Database.connect(url)
+    try:
+        async with db.engine.begin() as connection:
+            await connection.execute(_PEOPLE_0001.insert().values(
+                id=1, display_name="A", role="collaborator", unit_code=None, created_at=NOW,
+            ))
+            await connection.execute(_REPORTS_0001.insert().values(
+                id=1, code="PA-2026-000001", reporter_id=1, category_code="env",
+                ward_code="w01", address=None, latitude=None, longitude=None,
+                description="old", urgency="normal", status="assigned", created_at=NOW,
+                acknowledge_deadline=NOW, channel="zalo",
+            ))
+    finally:
+        await db.dispose()
+
+
+async def test_upgrade_from_0001_keeps_existing_reports(empty_url: str) -> None:
+    await _migrate(empty_url, "0001")
+    await _add_report_at_0001(empty_url)
+
+    await upgrade_to_head(empty_url)
+    _, differences, versions, _ = await _read(empty_url)
+    assert (differences, versions) == ([], [HEAD])
+    db = Database.connect(empty_url)
+    try:
+        async with db.unit_of_work() as uow:
+            report = await uow.reports.by_code("PA-2026-000001")
+            assigned = await uow.reports.with_status([ReportStatus.ASSIGNED])
+    finally:
+        await db.dispose()
+    assert report is not None and assigned == [report]
+    assert (report.description, report.status, report.created_at) == (
+        "old", ReportStatus.ASSIGNED, NOW
+    )
+    assert report.board_direct is False
+    assert (report.acknowledged_at, report.assigned_unit_code, report.answer_deadline) == (
+        None, None, None
+    )
+    assert (report.duplicate_of, report.resolved_at) == (None, None)
+
+    # ...and back: 0002 can be undone without losing the report.
+    await _migrate(empty_url, "0001", down=True)
+    db = Database.connect(empty_url)
+    try:
+        async with db.engine.connect() as connection:
+            codes = (await connection.execute(text("SELECT code FROM reports"))).scalars().all()
+            version = (await connection.execute(
+                text("SELECT version_num FROM alembic_version")
+            )).scalar_one()
+            columns = await connection.run_sync(
+                lambda sync: {c["name"] for c in inspect(sync).get_columns("reports")}
+            )
+    finally:
+        await db.dispose()
+    assert (codes, version) == (["PA-2026-000001"], "0001")
+    assert "board_direct" not in columns
