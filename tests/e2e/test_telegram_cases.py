@@ -69,7 +69,7 @@ async def test_report_assigned_answered_sent_back_answered_accepted(
     async with running(settings, tg):
         board = await joined(tg, url, 7001, "Hùng", Role.BOARD, None)
         minh = await joined(tg, url, 7002, "Minh", Role.HANDLER, "bo-de")
-        tam = await joined(tg, url, 7003, "Tâm", Role.HANDLER, "gia-thuy")
+        await joined(tg, url, 7003, "Tâm", Role.HANDLER, "gia-thuy")
         lan = tg.user(id=7000, first_name="Lan")
         done = await file_report(lan, await invitation(url))
         code = next(w for w in done.split() if w.startswith("PA-")).rstrip(".")
