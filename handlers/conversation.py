@@ -23,6 +23,7 @@ from handlers.menu import (
 )
 from handlers.staff import (
     case_button,
+    failed_deliveries,
     new_reports,
     open_cases,
     overdue_cases,
@@ -157,6 +158,7 @@ _COMMANDS: dict[str, Command] = {
     "quahan": overdue_cases,
     "vuviec": show_case,
     "viec": unit_work,
+    "guiloi": failed_deliveries,
 }
 
 _STAFF_MENU: dict[str, Command] = {

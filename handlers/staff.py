@@ -30,6 +30,7 @@ NEW_STATUSES: Final = frozenset(
 )
 UNIT_WORK: Final = frozenset({ReportStatus.ASSIGNED, ReportStatus.IN_PROGRESS})
 MAX_CARDS: Final = 10
+MAX_FAILED: Final = 20
 
 
 async def case_button(ctx: Context, payload: str) -> None:
@@ -96,9 +97,29 @@ async def open_cases(ctx: Context, argument: str) -> None:
     if not _is_board(ctx):
         return
     reports = await ctx.uow.reports.with_status(OPEN_STATUSES - NEW_STATUSES)
-    lines = [ctx.t("case.open_header", count=len(reports))]
+    lines = [ctx.t("case.open_header", count=len(reports))] if reports else []
     lines += [_line(ctx, r) for r in reports[:50]]
-    show_menu(ctx, "\n".join(lines) if reports else ctx.t("case.list_empty"))
+    failed = await ctx.uow.outbox.failed(MAX_FAILED)
+    if failed:
+        lines.append(ctx.t("case.failed_hint", count=len(failed)))
+    show_menu(ctx, "\n".join(lines) if lines else ctx.t("case.list_empty"))
+
+
+async def failed_deliveries(ctx: Context, argument: str) -> None:
+    """Messages that could not be delivered, so the board can reach those people otherwise."""
+    if not _is_board(ctx):
+        return
+    failed = await ctx.uow.outbox.failed(MAX_FAILED)
+    if not failed:
+        show_menu(ctx, ctx.t("case.failed_none"))
+        return
+    lines = [ctx.t("case.failed_header", count=len(failed))]
+    for item in failed:
+        person = await ctx.uow.people.by_identity(item.channel, item.chat_id)
+        lines.append(ctx.t("case.failed_line", who=person.display_name if person else item.chat_id,
+                           channel=item.channel, error=(item.last_error or "")[:120],
+                           text=item.reply.text.split("\n", 1)[0][:80]))
+    show_menu(ctx, "\n".join(lines))
 
 
 def overdue_since(ctx: Context, report: Report) -> datetime | None:

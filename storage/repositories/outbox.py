@@ -22,6 +22,11 @@ _PENDING = (
     .limit(bindparam("limit"))
 )
 _ALL = _COLUMNS.order_by(OutboxRow.id)
+_FAILED = (
+    _COLUMNS.where(OutboxRow.status == OutboxStatus.FAILED.value)
+    .order_by(OutboxRow.id.desc())
+    .limit(bindparam("limit"))
+)
 _ADD = insert(OutboxRow)
 _BY_ID = OutboxRow.id == bindparam("item_id")
 _MARK_SENT = update(OutboxRow).where(_BY_ID).values(
@@ -64,6 +69,9 @@ class SqlOutbox(SqlRepository):
     async def pending(self, limit: int) -> list[OutboxItem]:
         """Pending items by priority, then oldest first (due or not)."""
         return [_item(row) for row in (await self._run(_PENDING, {"limit": limit})).all()]
+
+    async def failed(self, limit: int) -> list[OutboxItem]:
+        return [_item(row) for row in (await self._run(_FAILED, {"limit": limit})).all()]
 
     async def mark_sent(self, item_id: int, at: datetime) -> None:
         await self._run(_MARK_SENT, {"item_id": item_id, "at": at})

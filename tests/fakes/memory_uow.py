@@ -194,6 +194,10 @@ class MemoryOutbox:
         item.status, item.last_error, item.sent_at = OutboxStatus.FAILED, error, None
         item.extra["failed_at"] = at
 
+    async def failed(self, limit: int) -> list[OutboxItem]:
+        items = [i for i in self._s.outbox.values() if i.status is OutboxStatus.FAILED]
+        return sorted(items, key=lambda i: i.id, reverse=True)[:limit]
+
     async def all(self) -> list[OutboxItem]:
         return list(self._s.outbox.values())
 

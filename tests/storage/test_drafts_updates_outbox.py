@@ -133,3 +133,22 @@ async def test_outbox_pending_by_priority_then_id(database: Database) -> None:
         pending = await uow.outbox.pending(10)
     assert [i.chat_id for i in pending] == ["c1", "c3", "c2", "c0", "c4"]
     assert [i.priority for i in pending] == [0, 0, 5, 10, 10]
+
+
+async def test_outbox_failed_lists_given_up_messages_newest_first(
+    any_uow_factory: UnitOfWorkFactory,
+) -> None:
+    async with any_uow_factory() as uow:
+        items = [await uow.outbox.add("telegram", str(n), Reply(f"m{n}"), NOW) for n in range(3)]
+        await uow.commit()
+    async with any_uow_factory() as uow:
+        await uow.outbox.mark_failed(items[0].id, NOW, "blocked")
+        await uow.outbox.mark_failed(items[2].id, NOW, "chat not found")
+        await uow.outbox.mark_sent(items[1].id, NOW)
+        await uow.commit()
+    async with any_uow_factory() as uow:
+        failed = await uow.outbox.failed(10)
+        assert [(i.reply.text, i.last_error) for i in failed] == [
+            ("m2", "chat not found"), ("m0", "blocked"),
+        ]
+        assert [i.id for i in await uow.outbox.failed(1)] == [items[2].id]

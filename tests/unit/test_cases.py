@@ -189,3 +189,19 @@ async def test_staff_lists(store: MemoryStore, people: dict[str, Person]) -> Non
     assert "Diễn biến" in timeline[-1].text and "Lan" in timeline[-1].text
     hidden = await people["handler"].say("/vuviec PA-2026-000001")
     assert "Không tìm thấy" in hidden[-1].text
+
+
+async def test_undeliverable_notifications_are_shown_to_the_board(
+    store: MemoryStore, clock: FixedClock, people: dict[str, Person]
+) -> None:
+    await file_report(people["lan"])
+    [item] = [i for i in store.state.outbox.values() if "Đã gửi phản ánh" in i.reply.text]
+    async with store() as uow:
+        await uow.outbox.mark_failed(item.id, clock.now(), "TelegramForbiddenError: blocked")
+        await uow.commit()
+    board = people["board"]
+    board._new_replies()
+    hint = await board.say("/dangxuly")
+    assert "1 tin nhắn không gửi được" in hint[-1].text
+    listing = await board.say("/guiloi")
+    assert "Lan" in listing[-1].text and "blocked" in listing[-1].text
