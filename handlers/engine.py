@@ -194,4 +194,5 @@ _REFUSALS: Final = {
     Kind.VOICE: "common.voice_not_now",
     Kind.LOCATION: "common.location_not_now",
     Kind.MEDIA_TOO_LARGE: "common.media_too_large",
+    Kind.MEDIA_FAILED: "common.media_failed",
 }

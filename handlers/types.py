@@ -15,6 +15,7 @@ class Kind(StrEnum):
     VOICE = "voice"
     LOCATION = "location"
     MEDIA_TOO_LARGE = "media_too_large"
+    MEDIA_FAILED = "media_failed"  # the platform would not give us the file
     UNSUPPORTED = "unsupported"  # stickers, files, videos, anything we do not read
 
 

@@ -22,6 +22,9 @@ log = logging.getLogger(__name__)
 ALLOWED_UPDATES = ["message", "callback_query"]
 
 
+MAX_ATTEMPTS = 5
+
+
 def _chat_of(update: Update) -> int:
     if update.message is not None:
         return update.message.chat.id
@@ -30,24 +33,45 @@ def _chat_of(update: Update) -> int:
     return 0
 
 
-async def _feed_in_order(dispatcher: Dispatcher, bot: Bot, updates: list[Update]) -> None:
-    """Updates of one chat one after another, in order; different chats side by side."""
-    by_chat: dict[int, list[Update]] = defaultdict(list)
-    for update in updates:
-        by_chat[_chat_of(update)].append(update)
+class _Feeder:
+    """Feeds batches; an update that keeps failing is skipped after MAX_ATTEMPTS, loudly.
 
-    async def feed_chat(chat_updates: list[Update]) -> None:
+    Without that, one update that can never be handled would hold back every later update
+    (Telegram keeps them 24 h and stops delivering when the queue is full).
+    """
+
+    def __init__(self, dispatcher: Dispatcher, bot: Bot) -> None:
+        self._dispatcher = dispatcher
+        self._bot = bot
+        self._failures: dict[int, int] = {}
+
+    async def feed(self, updates: list[Update]) -> None:
+        """Updates of one chat one after another, in order; different chats side by side."""
+        by_chat: dict[int, list[Update]] = defaultdict(list)
+        for update in updates:
+            by_chat[_chat_of(update)].append(update)
+        results = await asyncio.gather(
+            *(self._feed_chat(u) for u in by_chat.values()), return_exceptions=True
+        )
+        failures = [r for r in results if isinstance(r, BaseException)]
+        if failures:
+            raise failures[0]
+
+    async def _feed_chat(self, chat_updates: list[Update]) -> None:
         for update in chat_updates:
-            result = await dispatcher.feed_update(bot, update)
+            try:
+                result = await self._dispatcher.feed_update(self._bot, update)
+            except Exception:
+                attempts = self._failures.get(update.update_id, 0) + 1
+                self._failures[update.update_id] = attempts
+                if attempts < MAX_ATTEMPTS:
+                    raise
+                log.error("update %s failed %d times; skipped so that its chat can go on",
+                          update.update_id, attempts, exc_info=True)
+                continue
+            self._failures.pop(update.update_id, None)
             if isinstance(result, TelegramMethod):
-                _call_quietly(bot, result)
-
-    results = await asyncio.gather(
-        *(feed_chat(u) for u in by_chat.values()), return_exceptions=True
-    )
-    failures = [r for r in results if isinstance(r, BaseException)]
-    if failures:
-        raise failures[0]
+                _call_quietly(self._bot, result)
 
 
 _background: set[asyncio.Task[None]] = set()
@@ -65,8 +89,11 @@ def _call_quietly(bot: Bot, method: TelegramMethod[Any]) -> None:
     task.add_done_callback(_background.discard)
 
 
-async def poll(dispatcher: Dispatcher, bot: Bot, timeout: int = 25) -> None:
+async def poll(
+    dispatcher: Dispatcher, bot: Bot, timeout: int = 25, max_backoff: float = 60.0
+) -> None:
     await bot.delete_webhook(drop_pending_updates=False)
+    feeder = _Feeder(dispatcher, bot)
     offset: int | None = None
     backoff = 1.0
     while True:
@@ -74,19 +101,21 @@ async def poll(dispatcher: Dispatcher, bot: Bot, timeout: int = 25) -> None:
             updates = await bot.get_updates(
                 offset=offset, timeout=timeout, allowed_updates=ALLOWED_UPDATES
             )
-            if updates:
-                await _feed_in_order(dispatcher, bot, updates)
-                offset = updates[-1].update_id + 1
-            backoff = 1.0
-        except asyncio.CancelledError:
-            raise
         except TelegramRetryAfter as error:
             await asyncio.sleep(error.retry_after)
+            continue
         except TelegramAPIError as error:
-            log.warning("getUpdates failed (%s); retrying in %.0fs", error.message, backoff)
+            log.warning("getUpdates failed (%s); retrying in %.1fs", error.message, backoff)
             await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, 60.0)
+            backoff = min(backoff * 2, max_backoff)
+            continue
+        try:
+            await feeder.feed(updates)
         except Exception:
             log.exception("handling a batch of updates failed; it will be fed again")
             await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, 60.0)
+            backoff = min(backoff * 2, max_backoff)
+            continue
+        if updates:
+            offset = updates[-1].update_id + 1
+        backoff = 1.0

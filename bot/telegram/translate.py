@@ -7,6 +7,7 @@ import logging
 from dataclasses import replace
 
 from aiogram import Bot
+from aiogram.exceptions import TelegramBadRequest, TelegramNotFound
 from aiogram.types import CallbackQuery, Message, User
 
 from domain.ports import MediaStore
@@ -82,7 +83,12 @@ class Translator:
         if size is not None and size > self._max_bytes:
             return replace(base, kind=Kind.MEDIA_TOO_LARGE)
         buffer = io.BytesIO()
-        await self._bot.download(file_id, destination=buffer)
+        try:
+            await self._bot.download(file_id, destination=buffer)
+        except (TelegramBadRequest, TelegramNotFound):
+            # The file is gone or too big for the Bot API: asking again will not help, but the
+            # person can send it again. 5xx and timeouts propagate, so the update is retried.
+            return replace(base, kind=Kind.MEDIA_FAILED)
         data = buffer.getvalue()
         if len(data) > self._max_bytes:
             return replace(base, kind=Kind.MEDIA_TOO_LARGE)
