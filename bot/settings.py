@@ -60,6 +60,12 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = 8080
 
+    # Photos reach Zalo as signed, expiring links to PUBLIC_URL/media/...; the signing key is
+    # derived from ZALO_BOT_TOKEN unless MEDIA_LINK_KEY is set (links then survive a new token).
+    media_link_key: SecretStr | None = None
+    media_link_ttl_seconds: int = 7 * 24 * 3600
+    zalo_per_chat_burst: float = 3.0
+
     @field_validator(
         "telegram_bot_token",
         "telegram_webhook_secret",
@@ -70,6 +76,11 @@ class Settings(BaseSettings):
     )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("media_link_key", mode="before")
+    @classmethod
+    def _blank_key_is_unset(cls, value: object) -> object:
         return None if value == "" else value
 
     @model_validator(mode="after")

@@ -1,0 +1,112 @@
+"""Long polling of the Zalo Bot Platform: one update per `getUpdates`, handled before the next.
+
+`getUpdates` has no offset: an update is Zalo's no longer once it was handed to us. So a failed
+handling is retried here (with backoff) before asking for the next update; it is dropped, with an
+error in the log, only after `MAX_HANDLE_ATTEMPTS`, so one poisoned update cannot stop the channel
+for good. Redelivered updates are harmless: the conversation core records (channel, event:id).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from bot.zalo.client import ZaloClient, ZaloError, ZaloPermanent, ZaloRetryAfter
+from bot.zalo.translate import ZaloTranslator
+from handlers.service import ConversationService
+
+log = logging.getLogger(__name__)
+POLL_TIMEOUT = 30
+MAX_HANDLE_ATTEMPTS = 8
+MAX_BACKOFF = 60.0
+Sleep = Callable[[float], Awaitable[None]]
+
+
+async def handle_update(
+    update: dict[str, Any], translator: ZaloTranslator, conversation: ConversationService
+) -> bool:
+    """Translate and handle one update; False when it was ignored or handled before."""
+    incoming = await translator.incoming(update)
+    if incoming is None:
+        return False
+    return await conversation.handle(incoming)
+
+
+class ZaloPoller:
+    def __init__(
+        self,
+        client: ZaloClient,
+        translator: ZaloTranslator,
+        conversation: ConversationService,
+        *,
+        timeout: int = POLL_TIMEOUT,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self._client = client
+        self._translator = translator
+        self._conversation = conversation
+        self._timeout = timeout
+        self._sleep = sleep
+
+    async def run(self) -> None:
+        await self._delete_webhook()
+        backoff = 1.0
+        while True:
+            try:
+                update = await self._client.get_updates(self._timeout)
+                backoff = 1.0
+            except ZaloRetryAfter as error:
+                log.warning("getUpdates: Zalo asked to wait %.0fs", error.retry_after)
+                await self._sleep(error.retry_after)
+                continue
+            except ZaloError as error:
+                log.warning("getUpdates failed (%s); retrying in %.0fs", error, backoff)
+                await self._sleep(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF)
+                continue
+            if update is not None:
+                await self.handle(update)
+
+    async def handle(self, update: dict[str, Any]) -> None:
+        """Handle one update, retrying a failure before anything else is fetched."""
+        backoff = 1.0
+        for attempt in range(1, MAX_HANDLE_ATTEMPTS + 1):
+            try:
+                await handle_update(update, self._translator, self._conversation)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                if attempt == MAX_HANDLE_ATTEMPTS:
+                    break
+                log.exception("handling a Zalo update failed (attempt %d); retrying", attempt)
+                await self._sleep(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF)
+        log.error(
+            "dropping a Zalo update after %d failed attempts: %s",
+            MAX_HANDLE_ATTEMPTS,
+            _describe(update),
+        )
+
+    async def _delete_webhook(self) -> None:
+        """Polling and a webhook exclude each other: remove the webhook, however long it takes."""
+        backoff = 1.0
+        while True:
+            try:
+                await self._client.delete_webhook()
+                return
+            except ZaloPermanent as error:  # e.g. no webhook to delete
+                log.warning("deleteWebhook refused (%s); polling anyway", error)
+                return
+            except ZaloError as error:
+                log.warning("deleteWebhook failed (%s); retrying in %.0fs", error, backoff)
+                await self._sleep(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF)
+
+
+def _describe(update: dict[str, Any]) -> str:
+    message = update.get("message")
+    message_id = message.get("message_id") if isinstance(message, dict) else None
+    return f"{update.get('event_name')!r} message {message_id!r}"

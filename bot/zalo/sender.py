@@ -1,0 +1,88 @@
+"""Sends one outbox item to Zalo and reports the outcome in the dispatcher's terms.
+
+Zalo has no buttons: choices become numbered lines (`handlers.render.numbered_text`) and people
+type the number. Texts are NFC and cut at 2000 characters between words. Photos go by URL:
+Zalo fetches a signed, expiring link to our `/media/` route; without `PUBLIC_URL` there is no such
+link, and only the text is sent.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from bot.zalo.client import (
+    ZaloClient,
+    ZaloError,
+    ZaloPermanent,
+    ZaloRetryAfter,
+    ZaloTemporary,
+)
+from bot.zalo.media_links import MediaLinks
+from domain.delivery import PermanentFailure, RetryAfter, TemporaryFailure
+from domain.messages import Reply
+from domain.ports import MediaStore
+from handlers.i18n import Catalog
+from handlers.render import numbered_text
+from handlers.text import split_text
+
+TEXT_LIMIT = 2000
+log = logging.getLogger(__name__)
+
+
+class ZaloSender:
+    def __init__(
+        self,
+        client: ZaloClient,
+        media: MediaStore,
+        catalog: Catalog,
+        links: MediaLinks | None,
+    ) -> None:
+        self._client = client
+        self._media = media
+        self._catalog = catalog
+        self._links = links
+        self._warned_no_links = False
+
+    async def send(self, chat_id: str, reply: Reply) -> None:
+        await _classified(lambda: self._send(chat_id, reply))
+
+    async def _send(self, chat_id: str, reply: Reply) -> None:
+        for sha in reply.photos:
+            await self._send_photo(chat_id, sha)
+        text = numbered_text(reply, self._catalog)
+        if not text.strip():
+            return
+        for piece in split_text(text, TEXT_LIMIT):
+            await self._client.send_message(chat_id, piece)
+
+    async def _send_photo(self, chat_id: str, sha: str) -> None:
+        if self._links is None:
+            if not self._warned_no_links:
+                log.warning("PUBLIC_URL is not set: photos cannot be sent to Zalo, only texts")
+                self._warned_no_links = True
+            return
+        try:
+            present = self._media.path(sha).exists()
+        except ValueError:
+            present = False
+        if not present:
+            log.warning("photo %s is not in the media store; sending the text only", sha[:12])
+            return
+        await self._client.send_photo(chat_id, self._links.url(sha))
+
+
+async def _classified(call: Callable[[], Awaitable[None]]) -> None:
+    try:
+        await call()
+    except ZaloRetryAfter as error:
+        raise RetryAfter(error.retry_after, "zalo 429: " + error.description) from None
+    except ZaloTemporary as error:
+        raise TemporaryFailure(str(error)) from None
+    except ZaloPermanent as error:
+        if error.error_code == 401:
+            # Our token is wrong or revoked: keep the message until it is fixed (as on Telegram).
+            raise TemporaryFailure(str(error)) from None
+        raise PermanentFailure(str(error)) from None
+    except ZaloError as error:
+        raise TemporaryFailure(str(error)) from None
