@@ -10,6 +10,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import httpx
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
@@ -21,6 +22,10 @@ from bot.settings import Settings
 from bot.telegram.router import build_router
 from bot.telegram.sender import TelegramSender
 from bot.telegram.translate import Translator
+from bot.zalo.client import ZaloClient
+from bot.zalo.media_links import MediaLinks, derive_key
+from bot.zalo.sender import ZaloSender
+from bot.zalo.translate import ZaloTranslator
 from domain.calendar import WorkingCalendar
 from domain.clock import Clock, SystemClock
 from domain.delivery import Sender
@@ -42,6 +47,15 @@ class TelegramChannel:
 
 
 @dataclass
+class ZaloChannel:
+    client: ZaloClient
+    translator: ZaloTranslator
+    sender: ZaloSender
+    http: httpx.AsyncClient
+    links: MediaLinks | None  # None without PUBLIC_URL: no photos to Zalo then
+
+
+@dataclass
 class App:
     settings: Settings
     org: OrgConfig
@@ -52,11 +66,15 @@ class App:
     dispatcher: OutboxDispatcher
     telegram: TelegramChannel | None = None
     senders: dict[str, Sender] = field(default_factory=dict)
+    zalo: ZaloChannel | None = None
 
     async def close(self) -> None:
         self.dispatcher.stop()
         if self.telegram is not None:
             await self.telegram.bot.session.close()
+        if self.zalo is not None:
+            await self.zalo.client.aclose()
+            await self.zalo.http.aclose()
         await self.database.dispose()
 
 
@@ -92,10 +110,26 @@ def build_app(
             settings.telegram_per_chat_rate,
             settings.telegram_per_chat_burst,
         )
+    zalo = None
+    if settings.zalo_bot_token is not None:
+        zalo = zalo_channel(settings, media, catalog)
+        senders["zalo"] = zalo.sender
+        pacers["zalo"] = ChannelPacer(
+            settings.zalo_rate, settings.zalo_per_chat_rate, settings.zalo_per_chat_burst
+        )
     dispatcher = OutboxDispatcher(database.unit_of_work, senders, clock, pacers)
     dispatcher_box.append(dispatcher)
     return App(
-        settings, org, database, media, services, conversation, dispatcher, telegram, senders
+        settings,
+        org,
+        database,
+        media,
+        services,
+        conversation,
+        dispatcher,
+        telegram,
+        senders,
+        zalo,
     )
 
 
@@ -108,3 +142,28 @@ def _telegram_channel(
     dispatcher.include_router(build_router(translator, conversation))
     sender = TelegramSender(bot, media, catalog.t("intake.place.share_location"))
     return TelegramChannel(bot, dispatcher, sender)
+
+
+def media_links(settings: Settings) -> MediaLinks | None:
+    """Signed links to stored media under PUBLIC_URL; None when the service has no public URL."""
+    if not settings.public_url:
+        return None
+    key = settings.media_link_key
+    token = settings.zalo_bot_token
+    return MediaLinks(
+        settings.public_url,
+        derive_key(
+            key.get_secret_value() if key else None, token.get_secret_value() if token else None
+        ),
+        settings.media_link_ttl_seconds,
+    )
+
+
+def zalo_channel(settings: Settings, media: FileMediaStore, catalog: Catalog) -> ZaloChannel:
+    assert settings.zalo_bot_token is not None
+    http = httpx.AsyncClient(timeout=httpx.Timeout(15.0, connect=10.0))
+    client = ZaloClient(settings.zalo_bot_token.get_secret_value(), settings.zalo_api_base, http)
+    translator = ZaloTranslator(media, settings.media_max_bytes, http)
+    links = media_links(settings)
+    sender = ZaloSender(client, media, catalog, links)
+    return ZaloChannel(client, translator, sender, http, links)

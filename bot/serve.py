@@ -10,9 +10,11 @@ import signal
 from aiohttp import web
 
 from bot.app import App, build_app
-from bot.http import WEBHOOK_PATH_TELEGRAM, build_web_app, channel_states
+from bot.http import WEBHOOK_PATH_TELEGRAM, WEBHOOK_PATH_ZALO, build_web_app, channel_states
 from bot.settings import Settings
 from bot.telegram.polling import ALLOWED_UPDATES, poll
+from bot.zalo.client import ZaloClient, ZaloError, ZaloPermanent
+from bot.zalo.polling import ZaloPoller
 from domain.clock import Clock
 from storage.migrate import upgrade_to_head
 
@@ -37,6 +39,7 @@ async def serve(
     tasks = [asyncio.create_task(app.dispatcher.run(), name="outbox-dispatcher")]
     try:
         tasks += await _start_telegram(app)
+        tasks += _start_zalo(app)
         _announce(app)
         await stop.wait()
     finally:
@@ -67,17 +70,55 @@ async def _start_telegram(app: App) -> list[asyncio.Task[None]]:
     return []
 
 
+_OFF_HINTS = {"telegram": "set TELEGRAM_BOT_TOKEN", "zalo": "set ZALO_BOT_TOKEN"}
+
+
 def _announce(app: App) -> None:
     states = channel_states(app)
     for channel, state in states.items():
         if state == "off":
-            hint = "set TELEGRAM_BOT_TOKEN" if channel == "telegram" else "not available yet"
-            log.info("channel %s is off (%s)", channel, hint)
+            log.info("channel %s is off (%s)", channel, _OFF_HINTS.get(channel, "not available"))
         else:
             log.info("channel %s is on (%s)", channel, state)
+    if app.zalo is not None and app.zalo.links is None:
+        log.warning("PUBLIC_URL is not set: photos cannot be sent to Zalo (texts are)")
     log.info(
         "serving on http://%s:%s (GET /healthz)", app.settings.http_host, app.settings.http_port
     )
+
+
+def _start_zalo(app: App) -> list[asyncio.Task[None]]:
+    zalo = app.zalo
+    if zalo is None:
+        return []
+    if app.settings.zalo_mode == "polling":
+        poller = ZaloPoller(zalo.client, zalo.translator, app.conversation)
+        return [asyncio.create_task(poller.run(), name="zalo-poll")]
+    if not app.settings.public_url:
+        log.warning("ZALO_MODE=webhook without PUBLIC_URL: the webhook must be set elsewhere")
+        return []
+    secret = app.settings.zalo_webhook_secret
+    assert secret is not None  # Settings refuses webhook mode without one
+    url = app.settings.public_url.rstrip("/") + WEBHOOK_PATH_ZALO
+    task = _set_zalo_webhook(zalo.client, url, secret.get_secret_value())
+    return [asyncio.create_task(task, name="zalo-set-webhook")]
+
+
+async def _set_zalo_webhook(client: ZaloClient, url: str, secret: str) -> None:
+    """Register the webhook, retrying while Zalo is unreachable (Telegram keeps running)."""
+    backoff = 1.0
+    while True:
+        try:
+            await client.set_webhook(url, secret)
+            log.info("Zalo webhook set to %s", url)
+            return
+        except ZaloPermanent as error:
+            log.error("Zalo refused the webhook %s: %s", url, error)
+            return
+        except ZaloError as error:
+            log.warning("setWebhook failed (%s); retrying in %.0fs", error, backoff)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 60.0)
 
 
 def _stop_on_signals() -> asyncio.Event:
