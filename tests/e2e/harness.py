@@ -1,4 +1,4 @@
-"""Runs the real service (`bot.serve.serve`) against the fake Telegram server."""
+"""Runs the real service (`bot.serve.serve`) against the fake Telegram and Zalo servers."""
 
 from __future__ import annotations
 
@@ -12,10 +12,12 @@ from bot.org_loader import load_org_config
 from bot.serve import serve
 from bot.settings import Settings
 from domain.clock import Clock, SystemClock
+from domain.messages import OutboxItem
 from domain.people import Role
 from handlers.admin import create_invitations
 from storage.database import Database
 from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.zalo_api import FakeZalo
 
 WEBHOOK_SECRET = "hook-secret_123"
 
@@ -106,5 +108,79 @@ async def stored_reports(database_url: str) -> list[dict[str, object]]:
     try:
         async with database.unit_of_work() as uow:
             return [report_row(r) for r in await uow.reports.all()]
+    finally:
+        await database.dispose()
+
+
+# ---- Zalo -------------------------------------------------------------------------------------
+
+ZALO_WEBHOOK_SECRET = "zalo-hook-secret_123"
+
+
+def zalo_settings(
+    database_url: str,
+    tmp_path: Path,
+    zalo: FakeZalo,
+    mode: str = "polling",
+    *,
+    public_url: bool = True,
+) -> Settings:
+    """Only the Zalo channel, pointed at the fake; PUBLIC_URL is the service itself."""
+    port = free_port()
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        database_url=database_url,
+        media_dir=tmp_path / "media",
+        zalo_bot_token=zalo.token,  # type: ignore[arg-type]
+        zalo_api_base=zalo.base_url,
+        zalo_mode=mode,  # type: ignore[arg-type]
+        zalo_webhook_secret=ZALO_WEBHOOK_SECRET if mode == "webhook" else None,  # type: ignore[arg-type]
+        zalo_per_chat_rate=20.0,
+        public_url=f"http://127.0.0.1:{port}" if public_url else None,
+        http_port=port,
+    )
+
+
+@asynccontextmanager
+async def running_zalo(
+    settings: Settings, zalo: FakeZalo, clock: Clock | None = None
+) -> AsyncIterator[str]:
+    """The service running with the Zalo channel until the block ends; yields its base URL.
+
+    In webhook mode the block starts once the service registered its webhook with the fake.
+    """
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(settings, stop, clock or SystemClock()))
+    base = f"http://{settings.http_host}:{settings.http_port}"
+    await _wait_healthy(base, task)
+    if settings.zalo_mode == "webhook":
+        await zalo.wait_for(lambda: zalo.webhook_url is not None, what="setWebhook")
+    else:
+        await zalo.wait_for(lambda: bool(zalo.calls("getUpdates")), what="getUpdates")
+    try:
+        yield base
+    finally:
+        stop.set()
+        done, _ = await asyncio.wait({task}, timeout=15)
+        if not done:
+            task.cancel()
+            raise TimeoutError("serve() did not stop within 15 s")
+        task.result()
+
+
+async def outbox_items(database_url: str) -> list[OutboxItem]:
+    database = Database.connect(database_url)
+    try:
+        async with database.unit_of_work() as uow:
+            return await uow.outbox.all()
+    finally:
+        await database.dispose()
+
+
+async def has_identity(database_url: str, channel: str, external_id: str) -> bool:
+    database = Database.connect(database_url)
+    try:
+        async with database.unit_of_work() as uow:
+            return await uow.people.by_identity(channel, external_id) is not None
     finally:
         await database.dispose()
