@@ -94,7 +94,10 @@ def build_app(
     database = Database.connect(settings.database_url)
     media = FileMediaStore(settings.media_dir, settings.media_max_bytes)
     catalog = Catalog(settings.language)
-    services = Services(org, WorkingCalendar(org.working_time), clock, catalog)
+    board_chat = ("telegram", settings.board_chat_id) if settings.board_chat_id else None
+    services = Services(
+        org, WorkingCalendar(org.working_time), clock, catalog, board_chat=board_chat
+    )
     senders: dict[str, Sender] = dict(extra_senders or {})
     pacers: dict[str, ChannelPacer] = {}
     dispatcher_box: list[OutboxDispatcher] = []

@@ -8,6 +8,7 @@ import logging
 import signal
 
 from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
 
 from bot.app import App, build_app
 from bot.http import WEBHOOK_PATH_TELEGRAM, WEBHOOK_PATH_ZALO, build_web_app, channel_states
@@ -21,6 +22,16 @@ from storage.migrate import upgrade_to_head
 log = logging.getLogger(__name__)
 
 
+class PathOnlyAccessLogger(AbstractAccessLogger):
+    """Access lines without query strings: a signed media link must not end up in a log."""
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        self.logger.info(
+            '%s "%s %s" %s %.1fms', request.remote, request.method, request.path,
+            response.status, time * 1000,
+        )
+
+
 async def prestart(settings: Settings) -> None:
     """Apply migrations before anything serves (the database is the source of truth)."""
     await upgrade_to_head(settings.database_url)
@@ -32,7 +43,7 @@ async def serve(
     await prestart(settings)
     app = build_app(settings, clock)
     stop = stop or _stop_on_signals()
-    runner = web.AppRunner(build_web_app(app))
+    runner = web.AppRunner(build_web_app(app), access_log_class=PathOnlyAccessLogger)
     await runner.setup()
     site = web.TCPSite(runner, settings.http_host, settings.http_port)
     await site.start()

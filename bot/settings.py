@@ -113,6 +113,7 @@ class Settings(BaseSettings):
             self.telegram_webhook_secret,
             self.zalo_bot_token,
             self.zalo_webhook_secret,
+            self.media_link_key,
         ]
         found = [v.get_secret_value() for v in values if v is not None]
         # The part after the colon is the real secret of a Telegram token.

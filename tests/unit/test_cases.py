@@ -205,3 +205,19 @@ async def test_undeliverable_notifications_are_shown_to_the_board(
     assert "1 tin nhắn không gửi được" in hint[-1].text
     listing = await board.say("/guiloi")
     assert "Lan" in listing[-1].text and "blocked" in listing[-1].text
+
+
+async def test_new_report_cards_also_reach_the_board_group(
+    store: MemoryStore, clock: FixedClock, people: dict[str, Person]
+) -> None:
+    from handlers.service import ConversationService
+    from tests.conversation_harness import services
+
+    with_group = services(clock)
+    with_group.board_chat = ("console", "board-group")
+    lan = people["lan"]
+    lan.service = ConversationService(store, with_group)
+    await file_report(lan)
+    group = [i.reply for i in store.state.outbox.values() if i.chat_id == "board-group"]
+    assert len(group) == 1 and "PA-2026-000001" in group[0].text
+    assert any("Giao xử lý" in c.label for c in group[0].choices)
