@@ -28,6 +28,8 @@ class Person:
     role: Role
     unit_code: str | None
     created_at: datetime
+    # Where notifications go when the person is linked on several channels; None: everywhere.
+    notify_channel: str | None = None
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,34 @@ REVIEW_ACTIONS = (Action.ACCEPT_ANSWER, Action.SEND_BACK)
 BOARD_DIRECT_ACTIONS = (Action.NOTE_PROGRESS, Action.ANSWER)
 
 
+# Short commands doing what a case button does, for channels without buttons (Zalo).
+ACTION_COMMANDS: dict[str, Action] = {
+    "giao": Action.ASSIGN,
+    "tructiep": Action.HANDLE_DIRECTLY,
+    "tuchoi": Action.REJECT,
+    "trung": Action.MARK_DUPLICATE,
+    "tiepnhan": Action.ACCEPT_CASE,
+    "tiendo": Action.NOTE_PROGRESS,
+    "traloi": Action.ANSWER,
+    "chuyen": Action.ASK_REASSIGN,
+    "chapnhan": Action.ACCEPT_ANSWER,
+    "tralai": Action.SEND_BACK,
+}
+_COMMAND_OF = {action: name for name, action in ACTION_COMMANDS.items()}
+
+
+def command_for(payload: str) -> str | None:
+    """The typed command equivalent of a button, if it has one: `c:assign:PA-…` -> `/giao PA-…`."""
+    kind, _, rest = payload.partition(":")
+    if kind == "c":
+        action, _, code = rest.partition(":")
+        name = _COMMAND_OF.get(Action(action)) if action in Action._value2member_map_ else None
+        return f"/{name} {code}" if name else None
+    if payload.startswith("m:notify:"):
+        return f"/thongbao {payload.removeprefix('m:notify:')}"
+    return None
+
+
 def case_payload(action: Action, code: str) -> str:
     return f"c:{action.value}:{code}"
 

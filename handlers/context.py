@@ -75,8 +75,11 @@ class Context:
         self.replies.append(Reply(text=text, choices=choices, request_location=request_location))
 
     async def notify(self, person_id: int, reply: Reply) -> None:
-        """Send to every chat through which a person reaches the bot."""
-        for identity in await self.uow.people.identities(person_id):
+        """Send to the chats through which a person wants to hear from us (all, by default)."""
+        person = await self.uow.people.get(person_id)
+        identities = await self.uow.people.identities(person_id)
+        preferred = [i for i in identities if person and i.channel == person.notify_channel]
+        for identity in preferred or identities:
             self.send_to(identity.channel, identity.chat_id, reply)
 
     def send_to(

@@ -6,8 +6,10 @@ from collections.abc import Awaitable, Callable
 
 from domain.people import REPORTING_ROLES
 from domain.ports import Draft
+from handlers.cards import ACTION_COMMANDS
 from handlers.context import Context
 from handlers.intake import FLOW, INTAKE
+from handlers.linking import NOTIFY_PREFIX, choose_notify_channel, link
 from handlers.menu import (
     MENU_HELP,
     MENU_NEW,
@@ -22,6 +24,7 @@ from handlers.menu import (
     show_menu,
 )
 from handlers.staff import (
+    act_by_command,
     case_button,
     failed_deliveries,
     new_reports,
@@ -84,7 +87,9 @@ async def _command(ctx: Context, name: str, argument: str) -> None:
 
 async def _menu(ctx: Context, payload: str) -> None:
     staff = _STAFF_MENU.get(payload)
-    if staff is not None:
+    if payload.startswith(NOTIFY_PREFIX):
+        await choose_notify_channel(ctx, payload.removeprefix(NOTIFY_PREFIX))
+    elif staff is not None:
         await staff(ctx, "")
     elif payload == MENU_REPORT:
         await begin_report(ctx, "")
@@ -159,6 +164,9 @@ _COMMANDS: dict[str, Command] = {
     "vuviec": show_case,
     "viec": unit_work,
     "guiloi": failed_deliveries,
+    "lienket": link,
+    "thongbao": choose_notify_channel,
+    **{name: act_by_command(action) for name, action in ACTION_COMMANDS.items()},
 }
 
 _STAFF_MENU: dict[str, Command] = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime
 from typing import Final
@@ -53,6 +54,19 @@ async def case_button(ctx: Context, payload: str) -> None:
         await perform(ctx, report.code, action, Details())
         return
     await _start_flow(ctx, report, flow_name)
+
+
+def act_by_command(action: Action) -> Callable[[Context, str], Awaitable[None]]:
+    """`/giao PA-…` does what the Assign button on the card does (with the same checks)."""
+
+    async def act(ctx: Context, argument: str) -> None:
+        code = normalise_report_code(argument)
+        if code is None:
+            show_menu(ctx, ctx.t("status.bad_code"))
+            return
+        await case_button(ctx, f"c:{action.value}:{code}")
+
+    return act
 
 
 async def _start_flow(ctx: Context, report: Report, flow_name: str) -> None:

@@ -50,6 +50,18 @@ class PersonRow(Base):
     role: Mapped[str] = mapped_column(String(32), index=True)
     unit_code: Mapped[str | None] = mapped_column(String(CODE))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    notify_channel: Mapped[str | None] = mapped_column(String(32))
+
+
+class LinkCodeRow(Base):
+    """A code shown on one channel, typed on another, to link both to one person."""
+
+    __tablename__ = "link_codes"
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ChannelIdentityRow(Base):

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from domain.ports import (
     DraftRepository,
     InvitationRepository,
+    LinkCodeRepository,
     OutboxRepository,
     PeopleRepository,
     ProcessedUpdates,
@@ -22,6 +23,7 @@ from domain.ports import (
 from storage.repositories import (
     SqlDrafts,
     SqlInvitations,
+    SqlLinkCodes,
     SqlOutbox,
     SqlPeople,
     SqlProcessedUpdates,
@@ -60,6 +62,7 @@ class SqlUnitOfWork:
         self.drafts: DraftRepository = SqlDrafts(self)
         self.updates: ProcessedUpdates = SqlProcessedUpdates(self)
         self.outbox: OutboxRepository = SqlOutbox(self)
+        self.link_codes: LinkCodeRepository = SqlLinkCodes(self)
 
     @property
     def connection(self) -> AsyncConnection:

@@ -2,6 +2,7 @@
 
 from storage.repositories.drafts import SqlDrafts
 from storage.repositories.invitations import SqlInvitations
+from storage.repositories.link_codes import SqlLinkCodes
 from storage.repositories.outbox import SqlOutbox
 from storage.repositories.people import SqlPeople
 from storage.repositories.reports import SqlReports
@@ -10,6 +11,7 @@ from storage.repositories.updates import SqlProcessedUpdates
 __all__ = [
     "SqlDrafts",
     "SqlInvitations",
+    "SqlLinkCodes",
     "SqlOutbox",
     "SqlPeople",
     "SqlProcessedUpdates",

@@ -13,7 +13,7 @@ from storage.repositories.base import SqlRepository
 
 _PERSON = select(
     PersonRow.id, PersonRow.display_name, PersonRow.role, PersonRow.unit_code,
-    PersonRow.created_at,
+    PersonRow.created_at, PersonRow.notify_channel,
 )
 _BY_IDENTITY = _PERSON.join(ChannelIdentityRow, ChannelIdentityRow.person_id == PersonRow.id).where(
     ChannelIdentityRow.channel == bindparam("channel"),
@@ -39,7 +39,7 @@ _IDENTITIES = (
 def _person(row: Any) -> Person:
     return Person(
         id=row.id, display_name=row.display_name, role=Role(row.role), unit_code=row.unit_code,
-        created_at=row.created_at,
+        created_at=row.created_at, notify_channel=row.notify_channel,
     )
 
 
@@ -76,6 +76,19 @@ class SqlPeople(SqlRepository):
     async def identities(self, person_id: int) -> list[ChannelIdentity]:
         rows = (await self._run(_IDENTITIES, {"person_id": person_id})).all()
         return [ChannelIdentity(r.channel, r.external_id, r.chat_id, r.person_id) for r in rows]
+
+    async def move_identity(self, channel: str, external_id: str, person_id: int) -> None:
+        await self._run(
+            update(ChannelIdentityRow)
+            .where(ChannelIdentityRow.channel == channel,
+                   ChannelIdentityRow.external_id == external_id)
+            .values(person_id=person_id)
+        )
+
+    async def set_notify_channel(self, person_id: int, channel: str | None) -> None:
+        await self._run(
+            update(PersonRow).where(PersonRow.id == person_id).values(notify_channel=channel)
+        )
 
     async def with_role(self, role: Role, unit_code: str | None = None) -> list[Person]:
         statement = _PERSON.where(PersonRow.role == role.value).order_by(PersonRow.id)

@@ -31,6 +31,7 @@ class MemoryState:
     drafts: dict[int, Draft] = field(default_factory=dict)
     updates: set[tuple[str, str]] = field(default_factory=set)
     outbox: dict[int, OutboxItem] = field(default_factory=dict)
+    link_codes: dict[str, tuple[int, datetime, bool]] = field(default_factory=dict)
 
 
 class MemoryPeople:
@@ -69,6 +70,29 @@ class MemoryPeople:
             p for p in self._s.people.values()
             if p.role is role and (unit_code is None or p.unit_code == unit_code)
         ]
+
+    async def move_identity(self, channel: str, external_id: str, person_id: int) -> None:
+        self._s.identities[(channel, external_id)] = replace(
+            self._s.identities[(channel, external_id)], person_id=person_id
+        )
+
+    async def set_notify_channel(self, person_id: int, channel: str | None) -> None:
+        self._s.people[person_id] = replace(self._s.people[person_id], notify_channel=channel)
+
+
+class MemoryLinkCodes:
+    def __init__(self, state: MemoryState) -> None:
+        self._s = state
+
+    async def add(self, code: str, person_id: int, expires_at: datetime) -> None:
+        self._s.link_codes[code] = (person_id, expires_at, False)
+
+    async def take(self, code: str, now: datetime) -> int | None:
+        found = self._s.link_codes.get(code)
+        if found is None or found[2] or now >= found[1]:
+            return None
+        self._s.link_codes[code] = (found[0], found[1], True)
+        return found[0]
 
 
 class MemoryInvitations:
@@ -212,6 +236,7 @@ class MemoryUnitOfWork:
         self.drafts = MemoryDrafts(self._state)
         self.updates = MemoryUpdates(self._state)
         self.outbox = MemoryOutbox(self._state)
+        self.link_codes = MemoryLinkCodes(self._state)
 
     async def __aenter__(self) -> Self:
         return self

@@ -102,3 +102,41 @@ async def test_invitation_is_used_only_once(any_uow_factory: UnitOfWorkFactory) 
         loaded = await uow.invitations.get(invitation.code)
     assert loaded is not None
     assert (loaded.used_by, loaded.used_at) == (first.id, used_at)
+
+
+async def test_link_codes_are_taken_once_before_they_expire(
+    any_uow_factory: UnitOfWorkFactory,
+) -> None:
+    from datetime import timedelta
+
+    person = await committed_person(any_uow_factory)
+    async with any_uow_factory() as uow:
+        await uow.link_codes.add("LINK1", person.id, NOW + timedelta(minutes=15))
+        await uow.link_codes.add("LINK2", person.id, NOW + timedelta(minutes=15))
+        await uow.commit()
+    async with any_uow_factory() as uow:
+        assert await uow.link_codes.take("LINK1", NOW) == person.id
+        assert await uow.link_codes.take("LINK1", NOW) is None  # once
+        assert await uow.link_codes.take("LINK2", NOW + timedelta(minutes=16)) is None  # expired
+        assert await uow.link_codes.take("NOPE", NOW) is None
+        await uow.commit()
+
+
+async def test_an_identity_moves_to_another_person_and_notify_channel_is_kept(
+    any_uow_factory: UnitOfWorkFactory,
+) -> None:
+    from domain.people import Role
+
+    async with any_uow_factory() as uow:
+        first = await uow.people.add("Lan", Role.COLLABORATOR, "bo-de", NOW, ("telegram", "1", "1"))
+        second = await uow.people.add("Lan Z", Role.RESIDENT, None, NOW, ("zalo", "z1", "z1"))
+        await uow.commit()
+    async with any_uow_factory() as uow:
+        await uow.people.move_identity("zalo", "z1", first.id)
+        await uow.people.set_notify_channel(first.id, "zalo")
+        await uow.commit()
+    async with any_uow_factory() as uow:
+        moved = await uow.people.by_identity("zalo", "z1")
+        assert moved is not None and moved.id == first.id and moved.notify_channel == "zalo"
+        assert {i.channel for i in await uow.people.identities(first.id)} == {"telegram", "zalo"}
+        assert await uow.people.identities(second.id) == []

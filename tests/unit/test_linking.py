@@ -1,0 +1,84 @@
+"""One person on two channels: linking, and where notifications go."""
+
+from __future__ import annotations
+
+import pytest
+
+from domain.clock import FixedClock
+from domain.people import Role
+from handlers.admin import create_invitations
+from handlers.i18n import Catalog
+from handlers.render import numbered_text
+from tests.conversation_harness import MONDAY_9AM, Person, make_service, small_org
+from tests.fakes.memory_uow import MemoryStore
+from tests.unit.test_cases import file_report
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(MONDAY_9AM)
+
+
+async def joined(store: MemoryStore, clock: FixedClock, name: str, role: Role, unit: str | None,
+                 channel: str) -> Person:
+    async with store() as uow:
+        [invitation] = await create_invitations(uow, small_org(), role, unit, 1, clock.now())
+        await uow.commit()
+    person = Person(make_service(store, clock), store, f"{channel}-{name}", name, channel)
+    await person.say(f"/start {invitation.code}")
+    return person
+
+
+async def test_link_two_channels_then_choose_where_notifications_go(clock: FixedClock) -> None:
+    store = MemoryStore()
+    lan_tg = await joined(store, clock, "Lan", Role.COLLABORATOR, "bo-de", "telegram")
+    board = await joined(store, clock, "Hùng", Role.BOARD, None, "telegram")
+    lan_zalo = Person(make_service(store, clock), store, "zalo-lan", "Lan Z", "zalo")
+    await lan_zalo.say("Xin chào")
+
+    shown = await lan_tg.say("/lienket")
+    code = next(w for w in shown[-1].text.split() if len(w) == 10 and w.isupper())
+    linked = await lan_zalo.say(f"/lienket {code}")
+    assert "Đã liên kết" in linked[-1].text and "telegram, zalo" in linked[-1].text
+    again = await lan_zalo.say(f"/lienket {code}")
+    assert "không đúng hoặc đã hết hạn" in again[-1].text  # a code works once
+
+    await file_report(lan_zalo)  # she can now report from Zalo as the ward collaborator
+    await board.press_payload("c:direct:PA-2026-000001")
+    assert any("trực tiếp chỉ đạo" in r.text for r in lan_tg._new_replies())
+    assert any("trực tiếp chỉ đạo" in r.text for r in lan_zalo._new_replies())
+
+    await lan_tg.say("/thongbao zalo")
+    await file_report(lan_tg)
+    await board.press_payload("c:direct:PA-2026-000002")
+    assert not any("PA-2026-000002" in r.text for r in lan_tg._new_replies())
+    assert any("PA-2026-000002" in r.text for r in lan_zalo._new_replies())
+
+
+async def test_an_account_with_its_own_role_is_not_merged(clock: FixedClock) -> None:
+    store = MemoryStore()
+    lan = await joined(store, clock, "Lan", Role.COLLABORATOR, "bo-de", "telegram")
+    minh = await joined(store, clock, "Minh", Role.HANDLER, "bo-de", "zalo")
+    shown = await lan.say("/lienket")
+    code = next(w for w in shown[-1].text.split() if len(w) == 10 and w.isupper())
+    refused = await minh.say(f"/lienket {code}")
+    assert "không gộp được" in refused[-1].text
+    handler = next(p for p in store.state.people.values() if p.display_name == "Minh")
+    assert handler.role is Role.HANDLER
+    assert store.state.identities[("zalo", "zalo-Minh")].person_id == handler.id
+
+
+async def test_case_buttons_read_as_commands_where_there_are_no_buttons(
+    clock: FixedClock,
+) -> None:
+    store = MemoryStore()
+    lan = await joined(store, clock, "Lan", Role.COLLABORATOR, "bo-de", "zalo")
+    board = await joined(store, clock, "Hùng", Role.BOARD, None, "zalo")
+    await file_report(lan)
+    [card] = [r for r in board._new_replies() if "PA-2026-000001" in r.text]
+    text = numbered_text(card, Catalog("vi"))
+    assert "/giao PA-2026-000001" in text and "/tuchoi PA-2026-000001" in text
+    asked = await board.say("/giao PA-2026-000001")
+    assert "cho đơn vị nào" in asked[-1].text
+    refused = await lan.say("/giao PA-2026-000001")
+    assert "không có quyền" in refused[-1].text
