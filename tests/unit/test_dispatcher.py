@@ -262,7 +262,7 @@ async def test_unexpected_error_is_retried_and_logged_without_the_text(
     sender = FakeSender({"a": [RuntimeError("boom")]})
     dispatcher = make(store, clock, fake, {"telegram": sender})
 
-    with caplog.at_level(logging.DEBUG, logger="bot.dispatcher"):
+    with caplog.at_level(logging.DEBUG, logger="bot"):
         await dispatcher.run_once()
 
     item = items(store)["secret complaint about the ward chief"]
@@ -454,3 +454,321 @@ async def test_pass_reading_before_an_outcome_was_committed_skips_that_chat(
     assert await stale == 0
     await drain(dispatcher)
     assert sender.attempts == [("a", "first"), ("a", "second")]
+
+
+# ---- offer(): the fast path, and outcomes recorded in batches -----------------------------
+class CountingOutbox(MemoryOutbox):
+    def __init__(self, state: MemoryState, store: CountingStore) -> None:
+        super().__init__(state)
+        self._store = store
+
+    async def pending(self, limit: int) -> list[OutboxItem]:
+        self._store.reads += 1
+        return await super().pending(limit)
+
+
+class CountingStore(MemoryStore):
+    """Counts reads of the pending rows, the query the fast path is there to avoid."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads = 0
+
+    def __call__(self) -> MemoryUnitOfWork:
+        uow = MemoryUnitOfWork(self)
+        uow.outbox = CountingOutbox(uow._state, self)
+        return uow
+
+
+class SlowCommitUnitOfWork(MemoryUnitOfWork):
+    async def commit(self) -> None:
+        await asyncio.sleep(0.01)  # like a real database round trip
+        await super().commit()
+
+
+class SlowCommitStore(MemoryStore):
+    def __call__(self) -> MemoryUnitOfWork:
+        return SlowCommitUnitOfWork(self)
+
+
+class WatchfulSender(FakeSender):
+    """Takes `delays[text]` seconds for a text, and notes two sends to one chat at once."""
+
+    def __init__(self, delays: dict[str, float] | None = None) -> None:
+        super().__init__()
+        self.delays = delays or {}
+        self.busy: set[str] = set()
+        self.overlapped = False
+
+    async def send(self, chat_id: str, reply: Reply) -> None:
+        self.overlapped = self.overlapped or chat_id in self.busy
+        self.busy.add(chat_id)
+        try:
+            await asyncio.sleep(self.delays.get(reply.text, 0))
+            await super().send(chat_id, reply)
+        finally:
+            self.busy.discard(chat_id)
+
+
+async def add(
+    store: MemoryStore, clock: FixedClock, channel: str, chat_id: str, *texts: str,
+    priority: int = Priority.CONVERSATION,
+) -> list[OutboxItem]:
+    """Commit `texts` in one unit of work, as the conversation service does; the stored items."""
+    async with store() as uow:
+        added = [
+            await uow.outbox.add(channel, chat_id, Reply(text), clock.now(), priority)
+            for text in texts
+        ]
+        await uow.commit()
+    return added
+
+
+def settled(store: MemoryStore) -> bool:
+    return all(i.status is not OutboxStatus.PENDING for i in store.state.outbox.values())
+
+
+async def test_offered_items_are_sent_in_order_without_reading_the_outbox(
+    clock: FixedClock, fake: FakeTime
+) -> None:
+    store = CountingStore()
+    sender = WatchfulSender({"a1": 0.05})
+    dispatcher = make(store, clock, fake, {"telegram": sender})
+    await dispatcher.run_once()  # the first pass: nothing pending, so nothing goes first
+    reads = store.reads
+
+    dispatcher.offer(await add(store, clock, "telegram", "a", "a1", "a2"))
+    dispatcher.offer(await add(store, clock, "telegram", "b", "b1"))
+    dispatcher.offer(await add(store, clock, "telegram", "a", "a3"))
+    await eventually(lambda: settled(store))
+
+    assert store.reads == reads
+    assert [t for c, t in sender.attempts if c == "a"] == ["a1", "a2", "a3"]
+    assert sorted(sender.attempts) == sorted(sender.delivered)
+    assert len(sender.attempts) == 4 and not sender.overlapped
+    assert all(i.status is OutboxStatus.SENT for i in items(store).values())
+
+
+async def test_offer_before_the_first_pass_leaves_the_item_to_a_pass(
+    store: MemoryStore, clock: FixedClock, fake: FakeTime
+) -> None:
+    await enqueue(store, clock, "telegram", "a", "left from before a restart")
+    sender = FakeSender()
+    dispatcher = make(store, clock, fake, {"telegram": sender})
+
+    dispatcher.offer(await add(store, clock, "telegram", "a", "new"))
+    await asyncio.sleep(0.01)
+    assert sender.attempts == []
+
+    await drain(dispatcher)
+    assert sender.delivered == [("a", "left from before a restart"), ("a", "new")]
+
+
+async def test_item_offered_during_the_first_read_is_not_overtaken(
+    clock: FixedClock, fake: FakeTime
+) -> None:
+    store = SlowReadStore()
+    sender = FakeSender()
+    dispatcher = make(store, clock, fake, {"telegram": sender})
+    store.gate.clear()
+    reading = asyncio.create_task(dispatcher.run_once())  # its snapshot has nothing for "a"
+    await asyncio.sleep(0.01)
+    dispatcher.offer(await add(store, clock, "telegram", "a", "first"))
+    store.gate.set()
+    assert await reading == 0
+
+    dispatcher.offer(await add(store, clock, "telegram", "a", "second"))
+    await asyncio.sleep(0.01)
+    assert sender.attempts == []
+    await drain(dispatcher)
+    assert sender.delivered == [("a", "first"), ("a", "second")]
+
+
+async def test_offered_item_does_not_overtake_what_a_pass_saw_behind_the_item_in_flight(
+    store: MemoryStore, clock: FixedClock, fake: FakeTime
+) -> None:
+    await enqueue(store, clock, "telegram", "a", "first")
+    await enqueue(store, clock, "telegram", "a", "second")
+    sender = BlockingSender()
+    dispatcher = make(store, clock, fake, {"telegram": sender})
+    passing = asyncio.create_task(dispatcher.run_once())
+    await eventually(lambda: len(sender.attempts) == 1)
+    assert await dispatcher.run_once() == 0  # sees "first" in flight and "second" behind it
+
+    dispatcher.offer(await add(store, clock, "telegram", "a", "third"))
+    sender.release.set()
+    await passing
+    await drain(dispatcher)
+    assert sender.delivered == [("a", "first"), ("a", "second"), ("a", "third")]
+
+
+async def test_offered_item_waits_behind_an_item_waiting_for_retry(
+    store: MemoryStore, clock: FixedClock, fake: FakeTime
+) -> None:
+    sender = FakeSender({"a": [TemporaryFailure("timeout")]})
+    dispatcher = make(store, clock, fake, {"telegram": sender})
+    await dispatcher.run_once()
+
+    dispatcher.offer(await add(store, clock, "telegram", "a", "first", "second"))
+    await dispatcher.run_once()  # also waits for the offered sends
+    dispatcher.offer(await add(store, clock, "telegram", "a", "third"))
+    await dispatcher.run_once()
+    assert sender.attempts == [("a", "first")]
+    assert {t: i.status for t, i in items(store).items()} == dict.fromkeys(
+        ("first", "second", "third"), OutboxStatus.PENDING
+    )
+
+    advance(clock, 1)
+    await drain(dispatcher)
+    assert sender.delivered == [("a", "first"), ("a", "second"), ("a", "third")]
+
+
+async def test_unoffered_rows_announced_by_wake_go_before_later_offered_ones(
+    store: MemoryStore, clock: FixedClock, fake: FakeTime
+) -> None:
+    sender = FakeSender()
+    dispatcher = make(store, clock, fake, {"telegram": sender})
+    await dispatcher.run_once()
+
+    await enqueue(store, clock, "telegram", "a", "written elsewhere")
+    dispatcher.wake()
+    dispatcher.offer(await add(store, clock, "telegram", "a", "offered"))
+    await asyncio.sleep(0.01)
+    assert sender.attempts == []
+
+    await drain(dispatcher)
+    assert sender.delivered == [("a", "written elsewhere"), ("a", "offered")]
+
+
+async def test_offered_item_waits_for_rows_a_truncated_read_did_not_show(
+    store: MemoryStore, clock: FixedClock, fake: FakeTime
+) -> None:
+    for text in ("b1", "b2"):
+        await enqueue(store, clock, "telegram", "b", text, Priority.NOTIFICATION)
+    await enqueue(store, clock, "telegram", "a", "a1", Priority.NOTIFICATION)
+    sender = FakeSender()
+    dispatcher = make(store, clock, fake, {"telegram": sender}, batch_size=2)
+    await dispatcher.run_once()  # read b1 and b2 only
+    assert sender.attempts == [("b", "b1")]
+
+    dispatcher.offer(await add(store, clock, "telegram", "a", "a2", priority=Priority.NOTIFICATION))
+    await asyncio.sleep(0.01)
+    assert ("a", "a2") not in sender.attempts
+
+    await drain(dispatcher)
+    assert [t for c, t in sender.delivered if c == "a"] == ["a1", "a2"]
+
+
+async def test_item_offered_while_a_pass_is_reading_is_sent_once(
+    clock: FixedClock, fake: FakeTime
+) -> None:
+    store = SlowReadStore()
+    sender = FakeSender()
+    dispatcher = make(store, clock, fake, {"telegram": sender})
+    await dispatcher.run_once()
+
+    added = await add(store, clock, "telegram", "a", "hello")
+    store.gate.clear()
+    reading = asyncio.create_task(dispatcher.run_once())  # its snapshot shows "hello" pending
+    await asyncio.sleep(0.01)
+    dispatcher.offer(added)
+    await eventually(lambda: settled(store))
+    store.gate.set()
+
+    assert await reading == 0
+    await drain(dispatcher)
+    assert sender.attempts == [("a", "hello")]
+
+
+async def test_item_a_pass_started_before_it_was_offered_is_sent_once(
+    clock: FixedClock, fake: FakeTime
+) -> None:
+    store = CountingStore()
+    sender = BlockingSender()
+    dispatcher = make(store, clock, fake, {"telegram": sender})
+    await dispatcher.run_once()
+    early = await add(store, clock, "telegram", "a", "in flight")
+    late = await add(store, clock, "telegram", "b", "already sent")
+    passing = asyncio.create_task(dispatcher.run_once())  # a pass reads them before offer()
+    await eventually(lambda: len(sender.attempts) == 2)
+
+    dispatcher.offer(early)  # still in flight
+    sender.release.set()
+    assert await passing == 2
+    dispatcher.offer(late)  # sent and recorded already
+    await dispatcher.run_once()  # reads again, as offer() asked: chat "b" is clear
+    reads = store.reads
+    dispatcher.offer(await add(store, clock, "telegram", "a", "next"))
+    dispatcher.offer(await add(store, clock, "telegram", "b", "next"))
+    await eventually(lambda: settled(store))
+    await asyncio.sleep(0.01)
+
+    assert sorted(sender.attempts) == [
+        ("a", "in flight"), ("a", "next"), ("b", "already sent"), ("b", "next")
+    ]
+    assert store.reads == reads
+
+
+async def test_offered_item_follows_the_chats_item_in_flight_without_a_read(
+    clock: FixedClock, fake: FakeTime
+) -> None:
+    store = CountingStore()
+    await enqueue(store, clock, "telegram", "a", "first")
+    sender = BlockingSender()
+    dispatcher = make(store, clock, fake, {"telegram": sender})
+    passing = asyncio.create_task(dispatcher.run_once())
+    await eventually(lambda: len(sender.attempts) == 1)
+
+    dispatcher.offer(await add(store, clock, "telegram", "a", "second", "third"))
+    await asyncio.sleep(0.01)
+    assert sender.attempts == [("a", "first")]
+    sender.release.set()
+
+    assert await passing == 1  # and it waited for the items queued behind its own
+    assert sender.delivered == [("a", "first"), ("a", "second"), ("a", "third")]
+    assert settled(store) and store.reads == 1
+
+
+async def test_outcomes_of_concurrent_sends_share_units_of_work(
+    clock: FixedClock, fake: FakeTime
+) -> None:
+    store = SlowCommitStore()
+    sender = FakeSender()
+    dispatcher = make(store, clock, fake, {"telegram": sender})
+    await dispatcher.run_once()
+    offered = [item for n in range(6) for item in await add(store, clock, "telegram", f"c{n}", "x")]
+    commits = store.commits
+
+    dispatcher.offer(offered)
+    await dispatcher.run_once()
+
+    assert settled(store) and len(sender.delivered) == 6
+    assert store.commits - commits <= 2  # the first outcome at once, the rest together
+
+
+async def test_failed_outcome_flush_leaves_items_pending_and_keeps_the_order(
+    clock: FixedClock, fake: FakeTime
+) -> None:
+    store = FlakyStore()
+    sender = FakeSender()
+    dispatcher = make(store, clock, fake, {"telegram": sender})
+    await dispatcher.run_once()
+    offered = [
+        *await add(store, clock, "telegram", "a", "a1", "a2"),
+        *await add(store, clock, "telegram", "b", "b1"),
+    ]
+
+    store.broken = True
+    dispatcher.offer(offered)
+    await dispatcher.run_once()
+    assert sorted(sender.attempts) == [("a", "a1"), ("b", "b1")]
+    assert all(i.status is OutboxStatus.PENDING for i in items(store).values())
+
+    store.broken = False
+    dispatcher.offer(await add(store, clock, "telegram", "a", "a3"))
+    await asyncio.sleep(0.01)
+    assert len(sender.attempts) == 2  # a3 does not overtake a1 and a2
+    await drain(dispatcher)
+    assert [t for c, t in sender.delivered if c == "a"] == ["a1", "a1", "a2", "a3"]  # at least once
+    assert [t for c, t in sender.delivered if c == "b"] == ["b1", "b1"]
+    assert settled(store)
