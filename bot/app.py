@@ -102,7 +102,7 @@ def build_app(
     pacers: dict[str, ChannelPacer] = {}
     dispatcher_box: list[OutboxDispatcher] = []
     conversation = ConversationService(
-        database.unit_of_work, services, on_commit=lambda items: dispatcher_box[0].wake()
+        database.unit_of_work, services, on_commit=lambda items: dispatcher_box[0].offer(items)
     )
     telegram = None
     if settings.telegram_bot_token is not None:
