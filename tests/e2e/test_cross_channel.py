@@ -115,3 +115,35 @@ async def test_reported_on_telegram_handled_on_zalo(
     assert [e["to"] for e in case["timeline"]] == [
         "submitted", "assigned", "in_progress", "answered", "closed",
     ]
+
+
+async def test_link_telegram_and_zalo_and_choose_where_to_hear(
+    tg: FakeTelegram, zalo: FakeZalo, clean_database_url: str, tmp_path: Path
+) -> None:
+    url = clean_database_url
+    async with running_zalo(both_channels(url, tmp_path, tg, zalo), zalo):
+        board = await joined(tg, url, 8201, "Hùng", Role.BOARD, None)
+        lan = await joined(tg, url, 8200, "Lan", Role.COLLABORATOR, "bo-de")
+        shown = await answer_to(lan, lan.send_text("/lienket"), "Mã liên kết")
+        link_code = shown.split("/lienket ")[-1].split()[0]
+        lan_z = zalo.user("lan-z", "Lan Z")
+        linked = await zalo_says(lan_z, f"/lienket {link_code}", "Đã liên kết")
+        assert "telegram, zalo" in linked
+        await answer_to(lan, lan.send_text("/thongbao zalo"), "zalo")
+
+        await zalo_says(lan_z, "/phananh", "Bước 1/6")
+        code = code_in(await _report_on_zalo(lan_z))
+        await tg.wait_for(lambda: any("Giao xử lý" in str(m.buttons) for m in tg.sent(8201)))
+        before = len(tg.texts(8200))
+        await answer_to(board, board.press("🚫 Không tiếp nhận"), "Vì sao")
+        await answer_to(board, board.press("Chưa đủ thông tin"), "Đã từ chối")
+        await zalo.wait_for(lambda: any("không được tiếp nhận" in t for t in lan_z.texts()))
+    assert not any(code in t for t in tg.texts(8200)[before:])  # she chose Zalo only
+
+
+async def _report_on_zalo(lan: FakeZaloUser) -> str:
+    for text, expect in (("1", "phải không"), ("1", "Bước 3/6"), ("Ngõ 3", "Bước 4/6"),
+                         ("Cột điện nghiêng", "Bước 5/6"), ("xong", "Bước 6/6"),
+                         ("1", "Kiểm tra lại")):
+        await zalo_says(lan, text, expect)
+    return await zalo_says(lan, "1", "Đã gửi phản ánh")
