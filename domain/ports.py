@@ -6,7 +6,7 @@ block without `commit()` rolls everything back.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
@@ -115,6 +115,7 @@ class OutboxRepository(Protocol):
         ...
 
     async def mark_sent(self, item_id: int, at: datetime) -> None: ...
+    async def mark_sent_many(self, item_ids: Sequence[int], at: datetime) -> None: ...
     async def mark_retry(
         self, item_id: int, attempts: int, next_attempt_at: datetime, error: str
     ) -> None: ...

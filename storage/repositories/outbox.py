@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -75,6 +76,12 @@ class SqlOutbox(SqlRepository):
 
     async def mark_sent(self, item_id: int, at: datetime) -> None:
         await self._run(_MARK_SENT, {"item_id": item_id, "at": at})
+
+    async def mark_sent_many(self, item_ids: Sequence[int], at: datetime) -> None:
+        await self._run(
+            update(OutboxRow).where(OutboxRow.id.in_(list(item_ids)))
+            .values(status=OutboxStatus.SENT.value, sent_at=at)
+        )
 
     async def mark_retry(
         self, item_id: int, attempts: int, next_attempt_at: datetime, error: str

@@ -7,7 +7,7 @@ so a test can see that an uncommitted change is really thrown away.
 from __future__ import annotations
 
 import copy
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from types import TracebackType
@@ -206,6 +206,10 @@ class MemoryOutbox:
     async def mark_sent(self, item_id: int, at: datetime) -> None:
         self._s.outbox[item_id].status = OutboxStatus.SENT
         self._s.outbox[item_id].sent_at = at
+
+    async def mark_sent_many(self, item_ids: Sequence[int], at: datetime) -> None:
+        for item_id in item_ids:
+            await self.mark_sent(item_id, at)
 
     async def mark_retry(
         self, item_id: int, attempts: int, next_attempt_at: datetime, error: str

@@ -152,3 +152,17 @@ async def test_outbox_failed_lists_given_up_messages_newest_first(
             ("m2", "chat not found"), ("m0", "blocked"),
         ]
         assert [i.id for i in await uow.outbox.failed(1)] == [items[2].id]
+
+
+async def test_outbox_mark_sent_many(any_uow_factory: UnitOfWorkFactory) -> None:
+    async with any_uow_factory() as uow:
+        items = [await uow.outbox.add("telegram", str(n), Reply(f"m{n}"), NOW) for n in range(3)]
+        await uow.commit()
+    async with any_uow_factory() as uow:
+        await uow.outbox.mark_sent_many([items[0].id, items[2].id], NOW)
+        await uow.commit()
+    async with any_uow_factory() as uow:
+        assert [i.reply.text for i in await uow.outbox.pending(10)] == ["m1"]
+        sent = [i for i in await uow.outbox.all() if i.status is OutboxStatus.SENT]
+        assert {i.id for i in sent} == {items[0].id, items[2].id}
+        assert all(i.sent_at == NOW for i in sent)

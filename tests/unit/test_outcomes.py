@@ -24,8 +24,8 @@ async def stored(store: MemoryStore, count: int) -> list[int]:
     return ids
 
 
-def recorder(store: MemoryStore) -> OutcomeRecorder:
-    return OutcomeRecorder(cast(UnitOfWorkFactory, store), FixedClock(START))
+def recorder(store: MemoryStore, linger: float = 0.0) -> OutcomeRecorder:
+    return OutcomeRecorder(cast(UnitOfWorkFactory, store), FixedClock(START), linger)
 
 
 async def test_outcomes_arriving_together_are_committed_in_one_unit_of_work() -> None:
@@ -62,6 +62,21 @@ async def test_outcomes_arriving_during_a_commit_go_into_the_next() -> None:
     assert results == [True] * 4
     assert store.commits - commits == 2
     assert all(item.status is OutboxStatus.SENT for item in store.state.outbox.values())
+
+
+async def test_outcomes_finishing_within_the_linger_share_one_commit() -> None:
+    store = MemoryStore()
+    ids = await stored(store, 4)
+    commits = store.commits
+    outcomes = recorder(store, linger=0.05)
+
+    async def later(item_id: int, delay: float) -> bool:
+        await asyncio.sleep(delay)
+        return await outcomes.record(item_id, Sent())
+
+    results = await asyncio.gather(*(later(i, n * 0.005) for n, i in enumerate(ids)))
+    assert results == [True] * 4
+    assert store.commits - commits == 1
 
 
 async def test_a_failed_commit_reports_every_outcome_unrecorded() -> None:
