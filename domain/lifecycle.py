@@ -43,33 +43,35 @@ _NEW = frozenset({S.SUBMITTED, S.ACKNOWLEDGED, S.REOPENED})
 # Accepting an answer closes the case for now; the verification issue will send it to VERIFYING.
 RESOLVED_STATUS = S.CLOSED
 
-TRANSITIONS: dict[Action, Transition] = {
-    t.action: t
-    for t in (
-        Transition(Action.ASSIGN, _NEW, S.ASSIGNED, _BOARD),
-        Transition(Action.HANDLE_DIRECTLY, _NEW, S.BOARD_DIRECT, _BOARD),
-        Transition(Action.REJECT, _NEW, S.REJECTED, _BOARD),
-        Transition(Action.MARK_DUPLICATE, _NEW, S.DUPLICATE, _BOARD),
-        Transition(Action.ACCEPT_CASE, frozenset({S.ASSIGNED}), S.IN_PROGRESS, _HANDLER),
-        Transition(
-            Action.NOTE_PROGRESS,
-            frozenset({S.ASSIGNED, S.IN_PROGRESS, S.BOARD_DIRECT}),
-            None,
-            _BOTH,
-        ),
-        Transition(
-            Action.ANSWER,
-            frozenset({S.ASSIGNED, S.IN_PROGRESS, S.BOARD_DIRECT}),
-            S.ANSWERED,
-            _BOTH,
-        ),
-        Transition(
-            Action.ASK_REASSIGN, frozenset({S.ASSIGNED, S.IN_PROGRESS}), S.ACKNOWLEDGED, _HANDLER
-        ),
-        Transition(Action.ACCEPT_ANSWER, frozenset({S.ANSWERED}), RESOLVED_STATUS, _BOARD),
-        Transition(Action.SEND_BACK, frozenset({S.ANSWERED}), S.IN_PROGRESS, _BOARD),
-    )
-}
+_UNIT_WORK = frozenset({S.ASSIGNED, S.IN_PROGRESS})
+
+# An action may appear once per role, with the statuses it applies to for that role: a unit
+# answers its own cases, the board answers the cases it took over.
+TRANSITIONS: tuple[Transition, ...] = (
+    Transition(Action.ASSIGN, _NEW, S.ASSIGNED, _BOARD),
+    Transition(Action.HANDLE_DIRECTLY, _NEW, S.BOARD_DIRECT, _BOARD),
+    Transition(Action.REJECT, _NEW, S.REJECTED, _BOARD),
+    Transition(Action.MARK_DUPLICATE, _NEW, S.DUPLICATE, _BOARD),
+    Transition(Action.ACCEPT_CASE, frozenset({S.ASSIGNED}), S.IN_PROGRESS, _HANDLER),
+    Transition(Action.NOTE_PROGRESS, _UNIT_WORK, None, _HANDLER),
+    Transition(Action.NOTE_PROGRESS, frozenset({S.BOARD_DIRECT}), None, _BOARD),
+    Transition(Action.ANSWER, _UNIT_WORK, S.ANSWERED, _HANDLER),
+    Transition(Action.ANSWER, frozenset({S.BOARD_DIRECT}), S.ANSWERED, _BOARD),
+    Transition(Action.ASK_REASSIGN, _UNIT_WORK, S.ACKNOWLEDGED, _HANDLER),
+    Transition(Action.ACCEPT_ANSWER, frozenset({S.ANSWERED}), RESOLVED_STATUS, _BOARD),
+    Transition(Action.SEND_BACK, frozenset({S.ANSWERED}), S.IN_PROGRESS, _BOARD),
+)
+
+# Actions after which the case no longer belongs to a unit.
+LEAVES_UNIT = frozenset({Action.ASK_REASSIGN, Action.HANDLE_DIRECTLY})
+
+
+def target_status(transition: Transition, current: S, board_direct: bool) -> S:
+    """Where the case goes: a sent-back answer of a case the board handles goes back to it."""
+    if transition.action is Action.SEND_BACK and board_direct:
+        return S.BOARD_DIRECT
+    return transition.target or current
+
 
 OPEN_STATUSES = frozenset(
     {
@@ -105,14 +107,15 @@ def plan(
     action: Action, status: S, role: Role, actor_unit: str | None, case_unit: str | None
 ) -> Decision:
     """Whether `role` (of `actor_unit`) may take `action` on a case in `status` of `case_unit`."""
-    transition = TRANSITIONS[action]
-    if role not in transition.roles:
+    mine = [t for t in TRANSITIONS if t.action is action and role in t.roles]
+    if not mine:
         return Decision(None, Refusal.NOT_ALLOWED)
     if role is Role.HANDLER and (case_unit is None or actor_unit != case_unit):
         return Decision(None, Refusal.NOT_YOUR_UNIT)
-    if status not in transition.sources:
+    applicable = next((t for t in mine if status in t.sources), None)
+    if applicable is None:
         return Decision(None, Refusal.WRONG_STATUS)
-    return Decision(transition, None)
+    return Decision(applicable, None)
 
 
 def can_see(role: Role, actor_unit: str | None, case_unit: str | None) -> bool:

@@ -91,6 +91,8 @@ class CaseUpdate:
     board_direct: bool | None = None
     duplicate_of: str | None = None
     resolved_at: datetime | None = None
+    # The case leaves its unit (back to the board, or the board takes it over).
+    clear_assignment: bool = False
 
 
 @dataclass(frozen=True)

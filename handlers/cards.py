@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from domain.lifecycle import TRANSITIONS, Action, plan
+from domain.lifecycle import Action, plan
 from domain.messages import Choice, Reply
 from domain.people import Person, Role
 from domain.reports import MediaKind, Report, ReportEvent
@@ -54,8 +54,7 @@ def action_buttons(
     return tuple(
         Choice(case_payload(a, report.code), ctx.t(f"case.action.{a.value}"))
         for a in actions
-        if a in TRANSITIONS
-        and plan(a, report.status, role, unit, report.assigned_unit_code).allowed
+        if plan(a, report.status, role, unit, report.assigned_unit_code).allowed
     )
 
 

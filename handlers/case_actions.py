@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from domain.lifecycle import Action, Refusal, can_see, plan
+from domain.lifecycle import LEAVES_UNIT, Action, Refusal, can_see, plan, target_status
 from domain.messages import Reply
 from domain.people import Role
 from domain.reports import CaseUpdate, Report, ReportEvent, ReportStatus
@@ -78,7 +78,7 @@ async def perform(ctx: Context, code: str, action: Action, details: Details) -> 
         assert decision.refusal is not None
         ctx.say(refusal_text(ctx, decision.refusal, report))
         return False
-    target = decision.transition.target or report.status
+    target = target_status(decision.transition, report.status, report.board_direct)
     change = _change(ctx, report, action, target, details)
     if not await ctx.uow.reports.update_if(report.id, report.status, change):
         ctx.say(ctx.t("case.already_handled", code=code, status="—"))
@@ -114,6 +114,7 @@ def _change(
         board_direct=True if action is Action.HANDLE_DIRECTLY else None,
         duplicate_of=details.duplicate_of if action is Action.MARK_DUPLICATE else None,
         resolved_at=ctx.now if resolved else None,
+        clear_assignment=action in LEAVES_UNIT,
     )
 
 

@@ -79,6 +79,9 @@ def _case_values(change: CaseUpdate) -> dict[str, Any]:
         value = getattr(change, name)
         if value is not None:
             values[name] = value
+    if change.clear_assignment:
+        values["assigned_unit_code"] = None
+        values["answer_deadline"] = None
     return values
 
 

@@ -139,7 +139,11 @@ class MemoryReports:
         report = self._s.reports.get(report_id)
         if report is None or report.status is not expected:
             return False
-        fields = {k: v for k, v in vars(change).items() if v is not None}
+        fields = {
+            k: v for k, v in vars(change).items() if v is not None and k != "clear_assignment"
+        }
+        if change.clear_assignment:
+            fields |= {"assigned_unit_code": None, "answer_deadline": None}
         self._s.reports[report_id] = replace(report, **fields)
         return True
 

@@ -258,3 +258,19 @@ async def test_with_status_reads_in_two_queries(database: Database) -> None:
             event.remove(database.engine.sync_engine, "before_cursor_execute", count)
     assert [len(r.media) for r in found] == [1] * 5
     assert len(statements) == 2, statements
+
+
+async def test_update_if_clears_the_assignment(any_uow_factory: UnitOfWorkFactory) -> None:
+    stored = await _one_report(
+        any_uow_factory, status=S.ASSIGNED, assigned_unit_code="bo-de",
+        answer_deadline=NOW + timedelta(days=3),
+    )
+    assert stored.id is not None
+    async with any_uow_factory() as uow:
+        change = CaseUpdate(S.ACKNOWLEDGED, clear_assignment=True)
+        assert await uow.reports.update_if(stored.id, S.ASSIGNED, change)
+        await uow.commit()
+    loaded = await _load(any_uow_factory, stored.code)
+    assert (loaded.status, loaded.assigned_unit_code, loaded.answer_deadline) == (
+        S.ACKNOWLEDGED, None, None,
+    )

@@ -119,7 +119,7 @@ FORBIDDEN = {
             "approve", "sendback"],
     "other": ["accept", "note", "answer", "reassign", "assign", "approve"],
     "handler": ["assign", "direct", "reject", "duplicate", "approve", "sendback"],
-    "board": ["accept", "reassign"],
+    "board": ["accept", "reassign", "answer", "note"],
 }
 
 
@@ -221,3 +221,29 @@ async def test_new_report_cards_also_reach_the_board_group(
     group = [i.reply for i in store.state.outbox.values() if i.chat_id == "board-group"]
     assert len(group) == 1 and "PA-2026-000001" in group[0].text
     assert any("Giao xử lý" in c.label for c in group[0].choices)
+
+
+async def test_a_case_taken_back_leaves_its_unit(
+    store: MemoryStore, people: dict[str, Person]
+) -> None:
+    lan, board, handler = people["lan"], people["board"], people["handler"]
+    await file_report(lan)
+    await board.press_payload("c:assign:PA-2026-000001")
+    await board.press("(đề xuất)")
+    await board.press("Theo quy định")
+    await handler.press_payload("c:reassign:PA-2026-000001")
+    await handler.say("Không thuộc phường")
+    await board.press_payload("c:direct:PA-2026-000001")
+    [report] = store.state.reports.values()
+    assert report.status is ReportStatus.BOARD_DIRECT and report.assigned_unit_code is None
+    refused = await handler.press_payload("c:answer:PA-2026-000001")
+    assert "Không tìm thấy" in refused[-1].text
+    assert store.state.drafts.get(3) is None
+    await board.press_payload("c:answer:PA-2026-000001")
+    await board.say("Ban đã làm việc với chủ nhà")
+    await board.press("Không có ảnh")
+    await board.say("Làm việc trực tiếp")
+    await board.press_payload("c:sendback:PA-2026-000001")
+    await board.say("Cần biên bản")
+    [report] = store.state.reports.values()
+    assert report.status is ReportStatus.BOARD_DIRECT  # back to the board, not to a unit
