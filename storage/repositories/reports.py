@@ -34,7 +34,9 @@ _ADD_REPORT = insert(ReportRow).returning(ReportRow.id)
 _REPORTS = select(ReportRow.__table__)
 _OLDEST_FIRST = (ReportRow.created_at, ReportRow.id)
 # The fields of `CaseUpdate` are columns of the same name; `status` is always set.
-_CASE_FIELDS = tuple(f.name for f in fields(CaseUpdate) if f.name != "status")
+_CASE_FIELDS = tuple(
+    f.name for f in fields(CaseUpdate) if f.name not in ("status", "clear_assignment")
+)
 _MEDIA = (
     select(
         ReportMediaRow.report_id, ReportMediaRow.kind, MediaRow.sha256, MediaRow.mime,
