@@ -40,6 +40,9 @@ from handlers.text import match_choice, split_command
 from handlers.types import Kind
 
 Command = Callable[[Context, str], Awaitable[None]]
+PARKED = "parked"
+# Commands that work on the open report itself (the rest show a menu and park it).
+_DRAFT_COMMANDS = frozenset({"phananh", "huy", "trogiup", "help", "start"})
 
 
 async def route(ctx: Context) -> None:
@@ -54,12 +57,17 @@ async def route(ctx: Context) -> None:
     if incoming.kind is Kind.CHOICE and incoming.payload.startswith("c:"):
         await case_button(ctx, incoming.payload)
         return
-    draft = await ctx.uow.drafts.get(ctx.person.id)
+    draft = await _usable_draft(ctx)
     if draft is not None and draft.flow != FLOW:
         await FLOWS[draft.flow].handle(ctx, draft)
         return
     if draft is not None:
-        if _idle(ctx, draft) and incoming.kind is not Kind.CHOICE:
+        if draft.data.get(PARKED) and incoming.kind is Kind.TEXT:
+            typed = match_choice(incoming.text, menu_choices(ctx))
+            if typed is not None:  # she is answering the menu she was shown, not the draft
+                await _menu(ctx, typed.payload)
+                return
+        if (draft.data.get(PARKED) or _idle(ctx, draft)) and incoming.kind is not Kind.CHOICE:
             await offer_resume(ctx, draft)
             return
         await INTAKE.handle(ctx, draft)
@@ -77,12 +85,40 @@ async def route(ctx: Context) -> None:
     show_menu(ctx, ctx.t("common.not_understood"))
 
 
+async def _usable_draft(ctx: Context) -> Draft | None:
+    """The person's draft, unless it can no longer be continued (then it is dropped).
+
+    A staff action left for longer than `resume_after` is dropped rather than resumed: the next
+    thing typed days later must not become a rejection reason. A draft whose flow or step no
+    longer exists (after an upgrade) is dropped too.
+    """
+    draft = await ctx.uow.drafts.get(ctx.person.id)
+    if draft is None:
+        return None
+    flow = INTAKE if draft.flow == FLOW else FLOWS.get(draft.flow)
+    stale_staff = draft.flow != FLOW and ctx.now - draft.updated_at >= ctx.settings.resume_after
+    if flow is None or draft.step not in flow.steps or stale_staff:
+        await ctx.uow.drafts.delete(ctx.person.id)
+        return None
+    return draft
+
+
 async def _command(ctx: Context, name: str, argument: str) -> None:
     handler = _COMMANDS.get(name)
     if handler is None:
         show_menu(ctx, ctx.t("common.unknown_command", command=name))
-        return
-    await handler(ctx, argument)
+    else:
+        await handler(ctx, argument)
+    if name not in _DRAFT_COMMANDS:
+        await _park(ctx)
+
+
+async def _park(ctx: Context) -> None:
+    """After another command, typed numbers answer the menu just shown, not the open report."""
+    draft = await ctx.uow.drafts.get(ctx.person.id)
+    if draft is not None and draft.flow == FLOW and not draft.data.get(PARKED):
+        draft.data[PARKED] = True
+        await ctx.uow.drafts.save(draft)
 
 
 async def _menu(ctx: Context, payload: str) -> None:
@@ -112,8 +148,8 @@ async def begin_report(ctx: Context, argument: str) -> None:
     if ctx.person.role not in REPORTING_ROLES:
         show_menu(ctx, ctx.t("common.reporters_only"))
         return
-    draft = await ctx.uow.drafts.get(ctx.person.id)
-    if draft is not None:
+    draft = await _usable_draft(ctx)
+    if draft is not None and draft.flow == FLOW:
         await offer_resume(ctx, draft)
         return
     draft = Draft(ctx.person.id, FLOW, "category", {}, 0, ctx.now, ctx.now)
@@ -121,6 +157,7 @@ async def begin_report(ctx: Context, argument: str) -> None:
 
 
 async def offer_resume(ctx: Context, draft: Draft) -> None:
+    draft.data.pop(PARKED, None)
     if draft.step != "resume":
         draft.data["resume_step"] = draft.step
     await INTAKE.goto(ctx, draft, "resume")
@@ -135,7 +172,7 @@ async def _cancel(ctx: Context, argument: str) -> None:
 
 
 async def _help(ctx: Context, argument: str) -> None:
-    draft = await ctx.uow.drafts.get(ctx.person.id)
+    draft = await _usable_draft(ctx)
     if draft is None:
         show_help(ctx)
     else:

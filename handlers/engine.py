@@ -74,10 +74,16 @@ def parse_payload(data: str) -> tuple[str, str, str] | None:
 class Conversation:
     """One table of steps, run over a stored draft."""
 
-    def __init__(self, flow: str, steps: Mapping[str, Step], on_leave: Callable[[Context], None]):
+    def __init__(
+        self, flow: str, steps: Mapping[str, Step], on_leave: Callable[[Context, str], None],
+        *, keeps_draft_on_leave: bool = True, cancelled_key: str = "common.cancelled",
+    ):
         self.flow = flow
         self.steps = steps
         self._on_leave = on_leave
+        # A report being written is kept when she steps out; a staff action is simply dropped.
+        self._keeps_draft = keeps_draft_on_leave
+        self._cancelled_key = cancelled_key
 
     def choices(self, ctx: Context, draft: Draft) -> list[Choice]:
         step = self.steps[draft.step]
@@ -106,10 +112,8 @@ class Conversation:
         answer = self._interpret(ctx, draft)
         if answer is None:
             return
-        if answer.choice == CANCEL_KEY:
-            await ctx.uow.drafts.delete(draft.person_id)
-            ctx.say(ctx.t("common.cancelled"))
-            self._on_leave(ctx)
+        if answer.choice == CANCEL_KEY or (answer.choice == BACK_KEY and self._leaves(draft)):
+            await self.cancel(ctx, draft)
             return
         if answer.choice == BACK_KEY:
             await self._back(ctx, draft)
@@ -121,6 +125,15 @@ class Conversation:
             self.ask(ctx, draft, prefix=str(rejection))
             return
         await self._move(ctx, draft, step, outcome)
+
+    async def cancel(self, ctx: Context, draft: Draft) -> None:
+        await ctx.uow.drafts.delete(draft.person_id)
+        self._on_leave(ctx, ctx.t(self._cancelled_key))
+
+    def _leaves(self, draft: Draft) -> bool:
+        """Back on a first step of a flow that is not kept: the same as Cancel."""
+        step = self.steps[draft.step]
+        return step.back is None and not draft.data.get("editing") and not self._keeps_draft
 
     async def goto(self, ctx: Context, draft: Draft, step_name: str) -> None:
         draft.step = step_name
@@ -144,9 +157,9 @@ class Conversation:
         step = self.steps[draft.step]
         target = "summary" if draft.data.pop("editing", False) else step.back
         if target is None:
+            draft.data["parked"] = True  # typed numbers now answer the menu shown below
             await self._store(ctx, draft)
-            ctx.say(ctx.t("common.left_draft"))
-            self._on_leave(ctx)
+            self._on_leave(ctx, ctx.t("common.left_draft"))
             return
         await self.goto(ctx, draft, target)
 

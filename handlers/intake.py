@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import Final
 
 from domain.messages import Choice
+from domain.people import REPORTING_ROLES
 from domain.ports import Draft
 from domain.reports import Urgency
 from handlers.context import Context
@@ -193,6 +194,10 @@ def summary_options(ctx: Context, draft: Draft) -> list[Choice]:
 async def save_summary(ctx: Context, draft: Draft, answer: Answer) -> str:
     if answer.choice == "edit":
         return "edit"
+    if ctx.person.role not in REPORTING_ROLES:  # her role changed since she began
+        await ctx.uow.drafts.delete(draft.person_id)
+        show_menu(ctx, ctx.t("common.reporters_only"))
+        return DONE
     await submit_report(ctx, draft)
     return DONE
 

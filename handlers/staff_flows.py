@@ -212,7 +212,10 @@ def _none(ctx: Context, draft: Draft) -> list[Choice]:
 
 
 def _flow(name: str, *steps: Step) -> Conversation:
-    return Conversation(name, {s.name: s for s in steps}, on_leave=show_menu)
+    return Conversation(
+        name, {s.name: s for s in steps}, on_leave=show_menu,
+        keeps_draft_on_leave=False, cancelled_key="common.action_cancelled",
+    )
 
 
 FLOWS: Final = {

@@ -247,3 +247,41 @@ async def test_a_case_taken_back_leaves_its_unit(
     await board.say("Cần biên bản")
     [report] = store.state.reports.values()
     assert report.status is ReportStatus.BOARD_DIRECT  # back to the board, not to a unit
+
+
+async def test_back_on_a_staff_action_cancels_it_and_numbers_answer_the_menu(
+    store: MemoryStore, people: dict[str, Person]
+) -> None:
+    await file_report(people["lan"])
+    board = people["board"]
+    await board.say("/tuchoi PA-2026-000001")
+    left = await board.press("Quay lại")
+    assert "Đã hủy thao tác" in left[-1].text
+    listing = await board.say("1")  # the menu's first item, not the first reject reason
+    assert "Phản ánh mới chờ tiếp nhận" in listing[0].text
+    [report] = store.state.reports.values()
+    assert report.status is ReportStatus.SUBMITTED
+
+
+async def test_a_staff_action_left_open_is_dropped_not_resumed(
+    store: MemoryStore, clock: FixedClock, people: dict[str, Person]
+) -> None:
+    from datetime import timedelta
+
+    await file_report(people["lan"])
+    board = people["board"]
+    await board.say("/tuchoi PA-2026-000001")
+    clock.set(clock.now() + timedelta(days=2))
+    await board.say("Chưa đủ thông tin")
+    [report] = store.state.reports.values()
+    assert report.status is ReportStatus.SUBMITTED and store.state.drafts == {}
+
+
+async def test_a_draft_whose_step_no_longer_exists_is_dropped(
+    store: MemoryStore, people: dict[str, Person]
+) -> None:
+    lan = people["lan"]
+    await lan.press("Gửi phản ánh")
+    store.state.drafts[1].step = "renamed-step"
+    replies = await lan.say("hello")
+    assert "chưa hiểu" in replies[-1].text and store.state.drafts == {}

@@ -281,3 +281,19 @@ async def test_a_redelivered_update_is_handled_once(store: MemoryStore, clock: F
     assert await lan.service.handle(update) is True
     assert await lan.service.handle(update) is False
     assert store.state.drafts[1].revision == 1
+
+
+async def test_after_leaving_a_report_typed_numbers_answer_the_menu(
+    store: MemoryStore, clock: FixedClock
+) -> None:
+    lan = await collaborator(store, clock)
+    await lan.press("Gửi phản ánh")
+    await lan.press("Khác")
+    await lan.press("Quay lại")
+    menu = await lan.press("Quay lại")  # back from the first step: the report is kept
+    assert "vẫn được giữ lại" in menu[-1].text
+    listing = await lan.say("2")  # "2. 📋 Phản ánh của tôi", as shown
+    assert "chưa gửi phản ánh nào" in listing[-1].text
+    assert store.state.drafts[1].data["category"] == "khac"
+    offered = await lan.say("Chợ Long Biên")
+    assert "đang soạn dở" in offered[-1].text
