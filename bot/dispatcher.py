@@ -205,7 +205,7 @@ class OutboxDispatcher:
         self._readers.append(meanwhile)
         try:
             async with self._uow_factory() as uow:
-                items = await uow.outbox.pending(self._batch_size)
+                items = await uow.outbox.pending(self._batch_size, self._senders.keys())
         finally:
             self._readers.remove(meanwhile)
         tasks = self._plan(items, meanwhile)

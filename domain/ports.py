@@ -110,8 +110,14 @@ class OutboxRepository(Protocol):
     ) -> OutboxItem:
         """Queue a message; returns the stored item (with its id) for a direct hand-off."""
         ...
-    async def pending(self, limit: int) -> list[OutboxItem]:
-        """Pending items by (priority, id), due or not: the dispatcher keeps per-chat order."""
+    async def pending(
+        self, limit: int, channels: Collection[str] | None = None
+    ) -> list[OutboxItem]:
+        """Pending items by (priority, id), due or not: the dispatcher keeps per-chat order.
+
+        `channels` limits them to the channels this process can send on, so that rows nobody
+        here can send (a console chat, a channel switched off) never fill a whole batch.
+        """
         ...
 
     async def mark_sent(self, item_id: int, at: datetime) -> None: ...

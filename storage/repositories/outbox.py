@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -67,9 +67,14 @@ class SqlOutbox(SqlRepository):
             item_id, channel, chat_id, reply, OutboxStatus.PENDING, 0, now, now, priority
         )
 
-    async def pending(self, limit: int) -> list[OutboxItem]:
+    async def pending(
+        self, limit: int, channels: Collection[str] | None = None
+    ) -> list[OutboxItem]:
         """Pending items by priority, then oldest first (due or not)."""
-        return [_item(row) for row in (await self._run(_PENDING, {"limit": limit})).all()]
+        statement = _PENDING
+        if channels is not None:
+            statement = statement.where(OutboxRow.channel.in_(sorted(channels)))
+        return [_item(row) for row in (await self._run(statement, {"limit": limit})).all()]
 
     async def failed(self, limit: int) -> list[OutboxItem]:
         return [_item(row) for row in (await self._run(_FAILED, {"limit": limit})).all()]

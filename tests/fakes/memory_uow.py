@@ -203,8 +203,13 @@ class MemoryOutbox:
         )
         return copy.deepcopy(self._s.outbox[item_id])
 
-    async def pending(self, limit: int) -> list[OutboxItem]:
-        items = [i for i in self._s.outbox.values() if i.status is OutboxStatus.PENDING]
+    async def pending(
+        self, limit: int, channels: Collection[str] | None = None
+    ) -> list[OutboxItem]:
+        items = [
+            i for i in self._s.outbox.values()
+            if i.status is OutboxStatus.PENDING and (channels is None or i.channel in channels)
+        ]
         return sorted(items, key=lambda i: (i.priority, i.id))[:limit]
 
     async def mark_sent(self, item_id: int, at: datetime) -> None:

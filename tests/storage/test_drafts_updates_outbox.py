@@ -166,3 +166,15 @@ async def test_outbox_mark_sent_many(any_uow_factory: UnitOfWorkFactory) -> None
         sent = [i for i in await uow.outbox.all() if i.status is OutboxStatus.SENT]
         assert {i.id for i in sent} == {items[0].id, items[2].id}
         assert all(i.sent_at == NOW for i in sent)
+
+
+async def test_outbox_pending_of_some_channels(any_uow_factory: UnitOfWorkFactory) -> None:
+    async with any_uow_factory() as uow:
+        await uow.outbox.add("console", "c", Reply("here only"), NOW)
+        await uow.outbox.add("telegram", "t", Reply("to telegram"), NOW)
+        await uow.outbox.add("zalo", "z", Reply("to zalo"), NOW)
+        await uow.commit()
+    async with any_uow_factory() as uow:
+        texts = [i.reply.text for i in await uow.outbox.pending(10, {"telegram", "zalo"})]
+        assert texts == ["to telegram", "to zalo"]
+        assert len(await uow.outbox.pending(10)) == 3
