@@ -18,6 +18,8 @@ from aiogram.exceptions import TelegramAPIError, TelegramRetryAfter
 from aiogram.methods import TelegramMethod
 from aiogram.types import Update
 
+from bot.retry_policy import FailureCounter
+
 log = logging.getLogger(__name__)
 ALLOWED_UPDATES = ["message", "callback_query"]
 
@@ -37,13 +39,14 @@ class _Feeder:
     """Feeds batches; an update that keeps failing is skipped after MAX_ATTEMPTS, loudly.
 
     Without that, one update that can never be handled would hold back every later update
-    (Telegram keeps them 24 h and stops delivering when the queue is full).
+    (Telegram keeps them 24 h and stops delivering when the queue is full). Failures of the
+    world (database, network) do not count: those are retried for as long as they last.
     """
 
     def __init__(self, dispatcher: Dispatcher, bot: Bot) -> None:
         self._dispatcher = dispatcher
         self._bot = bot
-        self._failures: dict[int, int] = {}
+        self._failures = FailureCounter(MAX_ATTEMPTS)
 
     async def feed(self, updates: list[Update]) -> None:
         """Updates of one chat one after another, in order; different chats side by side."""
@@ -61,15 +64,13 @@ class _Feeder:
         for update in chat_updates:
             try:
                 result = await self._dispatcher.feed_update(self._bot, update)
-            except Exception:
-                attempts = self._failures.get(update.update_id, 0) + 1
-                self._failures[update.update_id] = attempts
-                if attempts < MAX_ATTEMPTS:
+            except Exception as error:
+                if not self._failures.give_up(str(update.update_id), error):
                     raise
-                log.error("update %s failed %d times; skipped so that its chat can go on",
-                          update.update_id, attempts, exc_info=True)
+                log.error("update %s failed %d times on its own; skipped so that its chat can "
+                          "go on", update.update_id, MAX_ATTEMPTS, exc_info=True)
                 continue
-            self._failures.pop(update.update_id, None)
+            self._failures.succeeded(str(update.update_id))
             if isinstance(result, TelegramMethod):
                 _call_quietly(self._bot, result)
 
@@ -89,10 +90,23 @@ def _call_quietly(bot: Bot, method: TelegramMethod[Any]) -> None:
     task.add_done_callback(_background.discard)
 
 
+async def _delete_webhook(bot: Bot, max_backoff: float) -> None:
+    """Polling and a webhook exclude each other; keep trying while Telegram is unreachable."""
+    backoff = 1.0
+    while True:
+        try:
+            await bot.delete_webhook(drop_pending_updates=False)
+            return
+        except TelegramAPIError as error:
+            log.warning("deleteWebhook failed (%s); retrying in %.1fs", error.message, backoff)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, max_backoff)
+
+
 async def poll(
     dispatcher: Dispatcher, bot: Bot, timeout: int = 25, max_backoff: float = 60.0
 ) -> None:
-    await bot.delete_webhook(drop_pending_updates=False)
+    await _delete_webhook(bot, max_backoff)
     feeder = _Feeder(dispatcher, bot)
     offset: int | None = None
     backoff = 1.0

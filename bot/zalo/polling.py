@@ -13,6 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from bot.retry_policy import FailureCounter
 from bot.zalo.client import ZaloClient, ZaloError, ZaloPermanent, ZaloRetryAfter
 from bot.zalo.translate import ZaloTranslator
 from handlers.service import ConversationService
@@ -72,20 +73,21 @@ class ZaloPoller:
     async def handle(self, update: dict[str, Any]) -> None:
         """Handle one update, retrying a failure before anything else is fetched."""
         backoff = 1.0
-        for attempt in range(1, MAX_HANDLE_ATTEMPTS + 1):
+        failures = FailureCounter(MAX_HANDLE_ATTEMPTS)
+        while True:
             try:
                 await handle_update(update, self._translator, self._conversation)
                 return
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                if attempt == MAX_HANDLE_ATTEMPTS:
+            except Exception as error:
+                if failures.give_up("update", error):
                     break
-                log.exception("handling a Zalo update failed (attempt %d); retrying", attempt)
+                log.exception("handling a Zalo update failed; retrying in %.0fs", backoff)
                 await self._sleep(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF)
         log.error(
-            "dropping a Zalo update after %d failed attempts: %s",
+            "dropping a Zalo update after %d failed attempts of its own: %s",
             MAX_HANDLE_ATTEMPTS,
             _describe(update),
         )

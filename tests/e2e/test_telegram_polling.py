@@ -43,3 +43,31 @@ async def test_a_failing_update_is_retried_then_skipped_and_later_ones_go_on() -
     # repeats harmless), in order; the poison update is given up after MAX_ATTEMPTS.
     assert list(dict.fromkeys(seen)) == ["one", "flaky", "two"]
     assert attempts["poison"] == MAX_ATTEMPTS and seen.count("two") == 1
+
+
+async def test_an_outage_longer_than_the_attempts_loses_nothing() -> None:
+    """The database being away (here: an OSError) is not the update's fault: no give-up."""
+    seen: list[str] = []
+    outage = {"left": MAX_ATTEMPTS + 3}
+    router = Router()
+
+    @router.message()
+    async def handle(message: Message) -> None:
+        if outage["left"] > 0:
+            outage["left"] -= 1
+            raise ConnectionRefusedError("database is restarting")
+        seen.append(message.text or "")
+
+    dispatcher = Dispatcher()
+    dispatcher.include_router(router)
+    async with FakeTelegram() as tg:
+        bot = tg.make_bot()
+        await tg.user(id=9002, first_name="Lan").send_text("during the outage")
+        task = asyncio.create_task(poll(dispatcher, bot, timeout=1, max_backoff=0.02))
+        try:
+            await tg.wait_for(lambda: seen, timeout=10)
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            await bot.session.close()
+    assert seen == ["during the outage"]
