@@ -48,9 +48,12 @@ async def serve(
     site = web.TCPSite(runner, settings.http_host, settings.http_port)
     await site.start()
     tasks = [asyncio.create_task(app.dispatcher.run(), name="outbox-dispatcher")]
+    failed: list[BaseException] = []
     try:
         tasks += await _start_telegram(app)
         tasks += _start_zalo(app)
+        for task in tasks:
+            task.add_done_callback(lambda t: _watch(t, stop, failed))
         _announce(app)
         await stop.wait()
     finally:
@@ -60,6 +63,19 @@ async def serve(
         await asyncio.gather(*tasks, return_exceptions=True)
         await runner.cleanup()
         await app.close()
+    if failed:
+        raise RuntimeError("a part of the service stopped unexpectedly") from failed[0]
+
+
+def _watch(task: asyncio.Task[None], stop: asyncio.Event, failed: list[BaseException]) -> None:
+    """A loop that should run for ever has ended: stop the whole service, loudly, so that the
+    process supervisor restarts it instead of it running on half-dead."""
+    if task.cancelled() or stop.is_set():
+        return
+    error = task.exception() or RuntimeError(f"{task.get_name()} returned")
+    log.error("%s stopped unexpectedly; stopping the service", task.get_name(), exc_info=error)
+    failed.append(error)
+    stop.set()
 
 
 async def _start_telegram(app: App) -> list[asyncio.Task[None]]:
