@@ -34,7 +34,8 @@ class Translator:
         user = message.from_user
         base = Incoming(
             channel=CHANNEL,
-            update_key=str(update_id),
+            # Telegram reuses update ids after a week of silence; the message id is per chat.
+            update_key=f"{update_id}:{message.chat.id}:{message.message_id}",
             chat_id=str(message.chat.id),
             user_id=str(user.id if user else message.chat.id),
             display_name=_name(user),
@@ -58,7 +59,7 @@ class Translator:
         # the steps that follow (a reason, a date) are typed there.
         return Incoming(
             channel=CHANNEL,
-            update_key=str(update_id),
+            update_key=f"{update_id}:cb:{callback.id}",
             chat_id=str(callback.from_user.id),
             user_id=str(callback.from_user.id),
             display_name=_name(callback.from_user),

@@ -275,6 +275,7 @@ async def test_media_links_are_signed_and_expire(
         assert await status(good[:-1] + ("0" if good[-1] != "0" else "1")) == 403
         assert await status(good.replace("exp=", "exp=9")) == 403  # a longer life, unsigned
         assert await status(f"{base}/media/{sha}") == 403  # guessing the digest is not enough
+        assert await status(f"{base}/media/{sha}?exp=%C2%B2&sig=x") == 403  # "²" is no number
         assert await status(links.url("0" * 64)) == 404
         assert await status(f"{base}/media/..%2F..%2Fetc%2Fpasswd?exp=1&sig=x") in (403, 404)
 
