@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from domain.lifecycle import LEAVES_UNIT, Action, Refusal, can_see, plan, target_status
 from domain.messages import Reply
 from domain.people import Role
-from domain.reports import CaseUpdate, Report, ReportEvent, ReportStatus
+from domain.reports import (
+    CaseUpdate,
+    MediaKind,
+    Report,
+    ReportEvent,
+    ReportStatus,
+    StoredMedia,
+)
 from handlers.cards import (
     BOARD_ACTIONS,
     HANDLER_ACTIONS,
@@ -129,12 +136,15 @@ async def _tell_unit(ctx: Context, report: Report, heading: str) -> None:
         await ctx.notify(handler.id, handler_card(ctx, report, handler, heading))
 
 
-async def _tell_board(ctx: Context, report: Report, heading: str) -> None:
+async def tell_board(ctx: Context, report: Report, heading: str, group: bool = False) -> None:
+    """Every board officer gets the case card under `heading`; also the board's group if asked."""
     for officer in await ctx.uow.people.with_role(Role.BOARD):
         card = await board_card(ctx, report, officer)
-        await ctx.notify(
-            officer.id, Reply(f"{heading}\n{card.text}", card.choices, photos=card.photos)
-        )
+        await ctx.notify(officer.id, replace(card, text=f"{heading}\n{card.text}"))
+    if group and ctx.services.board_chat is not None:
+        channel, chat_id = ctx.services.board_chat
+        card = await board_card(ctx, report, ctx.person)
+        ctx.send_to(channel, chat_id, replace(card, text=f"{heading}\n{card.text}"))
 
 
 def _confirm(ctx: Context, report: Report, key: str, **values: object) -> None:
@@ -180,7 +190,7 @@ async def _answered(ctx: Context, report: Report, d: Details) -> None:
     heading = ctx.t(
         "case.heading.answered", unit=ctx.unit_label(ctx.person.unit_code), answer=d.note
     )
-    await _tell_board(ctx, _with_photos(report, d), heading)
+    await tell_board(ctx, _with_photos(report, d), heading)
     _confirm(ctx, report, "case.done.answered")
 
 
@@ -188,7 +198,7 @@ async def _reassign_asked(ctx: Context, report: Report, d: Details) -> None:
     heading = ctx.t(
         "case.heading.reassign", unit=ctx.unit_label(ctx.person.unit_code), reason=d.note
     )
-    await _tell_board(ctx, report, heading)
+    await tell_board(ctx, report, heading)
     _confirm(ctx, report, "case.done.reassign")
 
 
@@ -207,10 +217,6 @@ async def _sent_back(ctx: Context, report: Report, d: Details) -> None:
 
 def _with_photos(report: Report, d: Details) -> Report:
     """The board reviews the answer's evidence photos, not the report's own."""
-    from dataclasses import replace
-
-    from domain.reports import MediaKind, StoredMedia
-
     evidence = [StoredMedia(sha, MediaKind.PHOTO, "image/jpeg", 0) for sha in d.evidence]
     return replace(report, media=evidence)
 

@@ -39,6 +39,16 @@ class Rejected(Exception):
     """Raised by a step's `save`: the text says why; the step is asked again."""
 
 
+def typed_text(ctx: Context, text: str | None, limit: int) -> str:
+    """A typed answer, trimmed; refused (with the reason) when empty or longer than `limit`."""
+    cleaned = (text or "").strip()
+    if not cleaned:
+        raise Rejected(ctx.t("common.not_understood"))
+    if len(cleaned) > limit:
+        raise Rejected(ctx.t("common.too_long", length=len(cleaned), limit=limit))
+    return cleaned
+
+
 @dataclass(frozen=True)
 class Step:
     name: str

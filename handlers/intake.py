@@ -33,8 +33,8 @@ from handlers.engine import (
     STAY,
     Answer,
     Conversation,
-    Rejected,
     Step,
+    typed_text,
 )
 from handlers.menu import show_menu
 from handlers.presenting import place_text
@@ -91,7 +91,7 @@ async def save_place(ctx: Context, draft: Draft, answer: Answer) -> str:
         draft.data["location"] = [answer.location.latitude, answer.location.longitude]
         draft.data["address"] = None
         return NEXT
-    address = _bounded_text(ctx, answer.text, ctx.settings.max_address_chars)
+    address = typed_text(ctx, answer.text, ctx.settings.max_address_chars)
     draft.data["address"], draft.data["location"] = address, None
     return NEXT
 
@@ -106,7 +106,7 @@ async def save_description(ctx: Context, draft: Draft, answer: Answer) -> str:
         draft.data["voice"] = _media_json(answer)
         draft.data["description"] = ""
         return NEXT
-    draft.data["description"] = _bounded_text(ctx, answer.text, ctx.settings.max_text_chars)
+    draft.data["description"] = typed_text(ctx, answer.text, ctx.settings.max_text_chars)
     draft.data["voice"] = None
     return NEXT
 
@@ -235,15 +235,6 @@ async def save_resume(ctx: Context, draft: Draft, answer: Answer) -> str:
 
 
 # --- helpers ----------------------------------------------------------------------------------
-def _bounded_text(ctx: Context, text: str | None, limit: int) -> str:
-    cleaned = (text or "").strip()
-    if not cleaned:
-        raise Rejected(ctx.t("common.not_understood"))
-    if len(cleaned) > limit:
-        raise Rejected(ctx.t("common.too_long", length=len(cleaned), limit=limit))
-    return cleaned
-
-
 def _media_json(answer: Answer) -> dict[str, object]:
     media = answer.media
     assert media is not None

@@ -26,7 +26,7 @@ from domain.ports import Draft
 from domain.reports import Urgency, normalise_report_code
 from handlers.case_actions import Details, perform
 from handlers.context import Context
-from handlers.engine import DONE, NEXT, REASK, Answer, Conversation, Rejected, Step
+from handlers.engine import DONE, NEXT, REASK, Answer, Conversation, Rejected, Step, typed_text
 from handlers.menu import show_menu
 from handlers.types import Kind
 
@@ -46,14 +46,7 @@ async def _finish(ctx: Context, draft: Draft, action: Action, details: Details) 
 
 
 def _text(ctx: Context, answer: Answer) -> str:
-    text = (answer.text or "").strip()
-    if not text:
-        raise Rejected(ctx.t("common.not_understood"))
-    if len(text) > ctx.settings.max_text_chars:
-        raise Rejected(
-            ctx.t("common.too_long", length=len(text), limit=ctx.settings.max_text_chars)
-        )
-    return text
+    return typed_text(ctx, answer.text, ctx.settings.max_text_chars)
 
 
 # --- assign -----------------------------------------------------------------------------------
@@ -213,8 +206,11 @@ def _none(ctx: Context, draft: Draft) -> list[Choice]:
 
 def _flow(name: str, *steps: Step) -> Conversation:
     return Conversation(
-        name, {s.name: s for s in steps}, on_leave=show_menu,
-        keeps_draft_on_leave=False, cancelled_key="common.action_cancelled",
+        name,
+        {s.name: s for s in steps},
+        on_leave=show_menu,
+        keeps_draft_on_leave=False,
+        cancelled_key="common.action_cancelled",
     )
 
 

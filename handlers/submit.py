@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from zoneinfo import ZoneInfo
 
 from domain.calendar import acknowledge_deadline
-from domain.people import Role
 from domain.ports import Draft
 from domain.reports import (
     Location,
@@ -18,7 +16,7 @@ from domain.reports import (
     Urgency,
     report_code,
 )
-from handlers.cards import board_card
+from handlers.case_actions import tell_board
 from handlers.context import Context
 from handlers.menu import menu_choices
 
@@ -59,21 +57,10 @@ async def submit_report(ctx: Context, draft: Draft) -> Report:
         )
     )
     await ctx.uow.drafts.delete(draft.person_id)
-    await _tell_board(ctx, report)
+    await tell_board(ctx, report, ctx.t("case.heading.new"), group=True)
     deadline = ctx.local_time(report.acknowledge_deadline)
     ctx.say(ctx.t("intake.submitted", code=report.code, deadline=deadline), menu_choices(ctx))
     return report
-
-
-async def _tell_board(ctx: Context, report: Report) -> None:
-    heading = ctx.t("case.heading.new")
-    for officer in await ctx.uow.people.with_role(Role.BOARD):
-        card = await board_card(ctx, report, officer)
-        await ctx.notify(officer.id, replace(card, text=f"{heading}\n{card.text}"))
-    if ctx.services.board_chat is not None:
-        channel, chat_id = ctx.services.board_chat
-        card = await board_card(ctx, report, ctx.person)
-        ctx.send_to(channel, chat_id, replace(card, text=f"{heading}\n{card.text}"))
 
 
 def _media(data: dict[str, object]) -> list[StoredMedia]:
