@@ -13,7 +13,7 @@ import pytest
 from domain.people import Role
 from domain.reports import ReportStatus, Urgency
 from handlers.i18n import DEFAULT_LANGUAGE, Catalog, _load, available_languages
-from handlers.intake import FIELDS
+from handlers.intake_steps import FIELDS
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = sorted((ROOT / "handlers").glob("*.py")) + sorted((ROOT / "bot").rglob("*.py"))
