@@ -14,9 +14,17 @@ _LOCALES = Path(__file__).parent / "locales"
 
 @cache
 def _load(language: str) -> dict[str, str]:
-    with (_LOCALES / f"{language}.yaml").open(encoding="utf-8") as stream:
-        raw: dict[str, Any] = yaml.safe_load(stream)
-    return _flatten(raw)
+    """`vi.yaml` plus any `vi.<part>.yaml` (one part per feature keeps the files readable)."""
+    messages: dict[str, str] = {}
+    for path in [_LOCALES / f"{language}.yaml", *sorted(_LOCALES.glob(f"{language}.*.yaml"))]:
+        with path.open(encoding="utf-8") as stream:
+            raw: dict[str, Any] = yaml.safe_load(stream)
+        part = _flatten(raw)
+        clash = messages.keys() & part.keys()
+        if clash:
+            raise ValueError(f"{path.name} repeats keys: {sorted(clash)[:5]}")
+        messages.update(part)
+    return messages
 
 
 def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, str]:
@@ -31,7 +39,7 @@ def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, str]:
 
 
 def available_languages() -> list[str]:
-    return sorted(p.stem for p in _LOCALES.glob("*.yaml"))
+    return sorted(p.stem for p in _LOCALES.glob("*.yaml") if "." not in p.stem)
 
 
 class Catalog:

@@ -155,3 +155,21 @@ def test_every_message_formats_with_its_own_placeholders(language: str) -> None:
             name: 1.0 if spec else "x" for name, spec, _ in placeholders(text)
         }
         catalog.t(key, **values)
+
+
+def test_a_catalog_can_be_split_into_parts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import handlers.i18n as i18n
+
+    (tmp_path / "xx.yaml").write_text("a:\n  b: một\n", encoding="utf-8")
+    (tmp_path / "xx.extra.yaml").write_text("c: hai\n", encoding="utf-8")
+    monkeypatch.setattr(i18n, "_LOCALES", tmp_path)
+    i18n._load.cache_clear()
+    try:
+        assert i18n.available_languages() == ["xx"]
+        assert i18n.Catalog("xx").keys() == {"a.b", "c"}
+        (tmp_path / "xx.more.yaml").write_text("c: ba\n", encoding="utf-8")
+        i18n._load.cache_clear()
+        with pytest.raises(ValueError, match="repeats keys"):
+            i18n.Catalog("xx")
+    finally:
+        i18n._load.cache_clear()
