@@ -25,6 +25,9 @@ class Action(StrEnum):
     ASK_REASSIGN = "reassign"
     ACCEPT_ANSWER = "approve"
     SEND_BACK = "sendback"
+    CONFIRM_FIXED = "fixed"  # the reporter: really fixed
+    REPORT_NOT_FIXED = "notfixed"  # the reporter: not yet
+    NOT_SURE = "unsure"  # the reporter: does not know
 
 
 @dataclass(frozen=True)
@@ -40,8 +43,9 @@ _HANDLER = frozenset({Role.HANDLER})
 _BOTH = frozenset({Role.BOARD, Role.HANDLER})
 _NEW = frozenset({S.SUBMITTED, S.ACKNOWLEDGED, S.REOPENED})
 
-# Accepting an answer closes the case for now; the verification issue will send it to VERIFYING.
-RESOLVED_STATUS = S.CLOSED
+# An accepted answer is checked with the reporter before the case closes ("is it really fixed?").
+RESOLVED_STATUS = S.VERIFYING
+_REPORTER = frozenset({Role.COLLABORATOR})
 
 _UNIT_WORK = frozenset({S.ASSIGNED, S.IN_PROGRESS})
 
@@ -60,7 +64,17 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(Action.ASK_REASSIGN, _UNIT_WORK, S.ACKNOWLEDGED, _HANDLER),
     Transition(Action.ACCEPT_ANSWER, frozenset({S.ANSWERED}), RESOLVED_STATUS, _BOARD),
     Transition(Action.SEND_BACK, frozenset({S.ANSWERED}), S.IN_PROGRESS, _BOARD),
+    # Only the case's own reporter (checked by the caller): `can_see` is for staff.
+    Transition(Action.CONFIRM_FIXED, frozenset({S.VERIFYING}), S.CLOSED, _REPORTER),
+    Transition(Action.REPORT_NOT_FIXED, frozenset({S.VERIFYING}), S.REOPENED, _REPORTER),
+    Transition(Action.NOT_SURE, frozenset({S.VERIFYING}), S.CLOSED, _REPORTER),
 )
+
+VERIFICATION_ACTIONS = frozenset({Action.CONFIRM_FIXED, Action.REPORT_NOT_FIXED, Action.NOT_SURE})
+# Timeline notes that the monthly review counts (docs/monthly-review.md).
+NOTE_VERIFIED = "verified"
+NOTE_UNSURE = "unsure"
+NOTE_NOT_VERIFIED = "not_verified"
 
 # Actions after which the case no longer belongs to a unit.
 LEAVES_UNIT = frozenset({Action.ASK_REASSIGN, Action.HANDLE_DIRECTLY})
@@ -116,6 +130,10 @@ def plan(
     if applicable is None:
         return Decision(None, Refusal.WRONG_STATUS)
     return Decision(applicable, None)
+
+
+def verification_note(action: Action) -> str:
+    return {Action.CONFIRM_FIXED: NOTE_VERIFIED, Action.NOT_SURE: NOTE_UNSURE}.get(action, "")
 
 
 def can_see(role: Role, actor_unit: str | None, case_unit: str | None) -> bool:

@@ -93,6 +93,8 @@ class CaseUpdate:
     resolved_at: datetime | None = None
     # The case leaves its unit (back to the board, or the board takes it over).
     clear_assignment: bool = False
+    # The case is open again: it is no longer resolved.
+    clear_resolution: bool = False
 
 
 @dataclass(frozen=True)

@@ -28,13 +28,24 @@ ACTION_COMMANDS: dict[str, Action] = {
     "chapnhan": Action.ACCEPT_ANSWER,
     "tralai": Action.SEND_BACK,
 }
-_COMMAND_OF = {action: name for name, action in ACTION_COMMANDS.items()}
+# The reporter's answers to "is it really fixed?".
+VERIFY_COMMANDS: dict[str, Action] = {
+    "daxong": Action.CONFIRM_FIXED,
+    "chuaxong": Action.REPORT_NOT_FIXED,
+    "khongro": Action.NOT_SURE,
+}
+VERIFY_PREFIX = "v:"
+_COMMAND_OF = {action: name for name, action in (ACTION_COMMANDS | VERIFY_COMMANDS).items()}
+
+
+def verify_payload(action: Action, code: str) -> str:
+    return f"{VERIFY_PREFIX}{action.value}:{code}"
 
 
 def command_for(payload: str) -> str | None:
     """The typed command equivalent of a button, if it has one: `c:assign:PA-…` -> `/giao PA-…`."""
     kind, _, rest = payload.partition(":")
-    if kind == "c":
+    if kind in ("c", "v"):
         action, _, code = rest.partition(":")
         name = _COMMAND_OF.get(Action(action)) if action in Action._value2member_map_ else None
         return f"/{name} {code}" if name else None

@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 
 from domain.people import REPORTING_ROLES
 from domain.ports import Draft
-from handlers.cards import ACTION_COMMANDS
+from handlers.cards import ACTION_COMMANDS, VERIFY_COMMANDS, VERIFY_PREFIX
 from handlers.context import Context
 from handlers.intake import FLOW, INTAKE
 from handlers.linking import NOTIFY_PREFIX, choose_notify_channel, link
@@ -38,6 +38,7 @@ from handlers.start import is_invitation_code, start
 from handlers.status import show_status
 from handlers.text import match_choice, split_command
 from handlers.types import Kind
+from handlers.verification import NOT_FIXED, verification_button, verify_by_command
 
 Command = Callable[[Context, str], Awaitable[None]]
 PARKED = "parked"
@@ -57,9 +58,12 @@ async def route(ctx: Context) -> None:
     if incoming.kind is Kind.CHOICE and incoming.payload.startswith("c:"):
         await case_button(ctx, incoming.payload)
         return
+    if incoming.kind is Kind.CHOICE and incoming.payload.startswith(VERIFY_PREFIX):
+        await verification_button(ctx, incoming.payload)
+        return
     draft = await _usable_draft(ctx)
     if draft is not None and draft.flow != FLOW:
-        await FLOWS[draft.flow].handle(ctx, draft)
+        await OTHER_FLOWS[draft.flow].handle(ctx, draft)
         return
     if draft is not None:
         if draft.data.get(PARKED) and incoming.kind is Kind.TEXT:
@@ -95,7 +99,7 @@ async def _usable_draft(ctx: Context) -> Draft | None:
     draft = await ctx.uow.drafts.get(ctx.person.id)
     if draft is None:
         return None
-    flow = INTAKE if draft.flow == FLOW else FLOWS.get(draft.flow)
+    flow = INTAKE if draft.flow == FLOW else OTHER_FLOWS.get(draft.flow)
     stale_staff = draft.flow != FLOW and ctx.now - draft.updated_at >= ctx.settings.resume_after
     if flow is None or draft.step not in flow.steps or stale_staff:
         await ctx.uow.drafts.delete(ctx.person.id)
@@ -176,7 +180,7 @@ async def _help(ctx: Context, argument: str) -> None:
     if draft is None:
         show_help(ctx)
     else:
-        (INTAKE if draft.flow == FLOW else FLOWS[draft.flow]).help(ctx, draft)
+        (INTAKE if draft.flow == FLOW else OTHER_FLOWS[draft.flow]).help(ctx, draft)
 
 
 def _idle(ctx: Context, draft: Draft) -> bool:
@@ -204,7 +208,11 @@ _COMMANDS: dict[str, Command] = {
     "lienket": link,
     "thongbao": choose_notify_channel,
     **{name: act_by_command(action) for name, action in ACTION_COMMANDS.items()},
+    **{name: verify_by_command(action) for name, action in VERIFY_COMMANDS.items()},
 }
+
+# Conversations other than the intake, by the flow name their drafts carry.
+OTHER_FLOWS = {**FLOWS, NOT_FIXED.flow: NOT_FIXED}
 
 _STAFF_MENU: dict[str, Command] = {
     MENU_NEW: new_reports,

@@ -12,7 +12,8 @@ from domain.people import Role
 from domain.ports import Draft
 from domain.reports import Report, ReportEvent, ReportStatus, normalise_report_code
 from handlers.cards import board_card, handler_card, timeline_text
-from handlers.case_actions import Details, check, perform, visible_case
+from handlers.case_actions import check, perform, visible_case
+from handlers.case_effects import Details
 from handlers.context import Context
 from handlers.menu import show_menu
 from handlers.staff_flows import FLOWS, suggested_unit

@@ -24,7 +24,8 @@ from domain.messages import Choice
 from domain.org import ROUTE_TO_WARD, UnitKind
 from domain.ports import Draft
 from domain.reports import Urgency, normalise_report_code
-from handlers.case_actions import Details, perform
+from handlers.case_actions import perform
+from handlers.case_effects import Details
 from handlers.context import Context
 from handlers.engine import DONE, NEXT, REASK, Answer, Conversation, Rejected, Step, typed_text
 from handlers.menu import show_menu

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from domain.messages import Reply
 from domain.reports import ReportStatus, normalise_report_code
-from handlers.case_actions import latest_answer
+from handlers.case_effects import latest_answer
 from handlers.context import Context
 from handlers.menu import menu_choices
 from handlers.presenting import report_detail, report_line

@@ -16,7 +16,7 @@ from domain.reports import (
     Urgency,
     report_code,
 )
-from handlers.case_actions import tell_board
+from handlers.case_effects import tell_board
 from handlers.context import Context
 from handlers.menu import menu_choices
 

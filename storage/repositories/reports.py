@@ -35,7 +35,9 @@ _REPORTS = select(ReportRow.__table__)
 _OLDEST_FIRST = (ReportRow.created_at, ReportRow.id)
 # The fields of `CaseUpdate` are columns of the same name; `status` is always set.
 _CASE_FIELDS = tuple(
-    f.name for f in fields(CaseUpdate) if f.name not in ("status", "clear_assignment")
+    f.name
+    for f in fields(CaseUpdate)
+    if f.name not in ("status", "clear_assignment", "clear_resolution")
 )
 _MEDIA = (
     select(
@@ -84,6 +86,8 @@ def _case_values(change: CaseUpdate) -> dict[str, Any]:
     if change.clear_assignment:
         values["assigned_unit_code"] = None
         values["answer_deadline"] = None
+    if change.clear_resolution:
+        values["resolved_at"] = None
     return values
 
 

@@ -140,10 +140,13 @@ class MemoryReports:
         if report is None or report.status is not expected:
             return False
         fields = {
-            k: v for k, v in vars(change).items() if v is not None and k != "clear_assignment"
+            k: v for k, v in vars(change).items()
+            if v is not None and k not in ("clear_assignment", "clear_resolution")
         }
         if change.clear_assignment:
             fields |= {"assigned_unit_code": None, "answer_deadline": None}
+        if change.clear_resolution:
+            fields["resolved_at"] = None
         self._s.reports[report_id] = replace(report, **fields)
         return True
 

@@ -96,9 +96,13 @@ async def test_the_whole_lifecycle(store: MemoryStore, people: dict[str, Person]
     final = lan._new_replies()
     assert any("Đã tháo dỡ xong" in r.text for r in final)
     assert final[-1].photos  # the evidence photo reaches the reporter
+    assert "thực sự được giải quyết chưa" in final[-1].text
     detail = await lan.say("/trangthai PA-2026-000001")
-    assert "Đã giải quyết" in detail[-1].text and "Đã tháo dỡ xong" in detail[-1].text
+    assert "Chờ xác nhận kết quả" in detail[-1].text and "Đã tháo dỡ xong" in detail[-1].text
     assert detail[-1].photos == final[-1].photos
+    lan.last = final
+    thanks = await lan.press("Đã giải quyết")
+    assert "đã khép lại" in thanks[-1].text
 
     [report] = store.state.reports.values()
     assert report.status is ReportStatus.CLOSED and report.assigned_unit_code == "bo-de"
@@ -107,8 +111,9 @@ async def test_the_whole_lifecycle(store: MemoryStore, people: dict[str, Person]
     assert steps == [
         ("draft", "submitted"), ("submitted", "assigned"), ("assigned", "in_progress"),
         ("in_progress", "answered"), ("answered", "in_progress"), ("in_progress", "answered"),
-        ("answered", "closed"),
+        ("answered", "verifying"), ("verifying", "closed"),
     ]
+    assert store.state.events[-1].note == "verified"
     for item in store.state.outbox.values():
         if item.chat_id in (handler.user_id, other.user_id):
             assert "Lan" not in item.reply.text
@@ -285,3 +290,58 @@ async def test_a_draft_whose_step_no_longer_exists_is_dropped(
     store.state.drafts[1].step = "renamed-step"
     replies = await lan.say("hello")
     assert "chưa hiểu" in replies[-1].text and store.state.drafts == {}
+
+
+async def _to_verification(people: dict[str, Person]) -> None:
+    lan, board, handler = people["lan"], people["board"], people["handler"]
+    await file_report(lan)
+    await board.press_payload("c:assign:PA-2026-000001")
+    await board.press("(đề xuất)")
+    await board.press("Theo quy định")
+    await handler.press_payload("c:answer:PA-2026-000001")
+    await handler.say("Đã dọn")
+    await handler.press("Không có ảnh")
+    await handler.say("Không mang máy")
+    await board.press_payload("c:approve:PA-2026-000001")
+
+
+async def test_not_yet_reopens_the_case_back_to_the_same_unit(
+    store: MemoryStore, clock: FixedClock, people: dict[str, Person]
+) -> None:
+    await _to_verification(people)
+    lan, board, handler = people["lan"], people["board"], people["handler"]
+    board._new_replies()
+    handler._new_replies()
+    await lan.press("Chưa")
+    await lan.photo(b"still-there")
+    reopened = await lan.say("Rác vẫn còn nguyên")
+    assert "Đã mở lại phản ánh PA-2026-000001" in reopened[-1].text
+    [report] = store.state.reports.values()
+    assert report.status is ReportStatus.ASSIGNED and report.assigned_unit_code == "bo-de"
+    assert report.resolved_at is None and report.answer_deadline is not None
+    told_unit = handler._new_replies()
+    assert any("CHƯA được giải quyết" in r.text and "Rác vẫn còn nguyên" in r.text
+               for r in told_unit)
+    assert any(r.photos for r in told_unit)
+    assert any("chưa được giải quyết" in r.text for r in board._new_replies())
+    steps = [(e.from_status.value, e.to_status.value) for e in store.state.events][-2:]
+    assert steps == [("verifying", "reopened"), ("reopened", "assigned")]
+
+
+async def test_only_the_reporter_answers_the_verification(
+    store: MemoryStore, clock: FixedClock, people: dict[str, Person]
+) -> None:
+    await _to_verification(people)
+    mai = await join(store, clock, "Mai", Role.COLLABORATOR, "bo-de")
+    for who in (mai, people["handler"], people["board"]):
+        refused = await who.press_payload("v:fixed:PA-2026-000001")
+        assert "Không tìm thấy" in refused[-1].text
+    [report] = store.state.reports.values()
+    assert report.status is ReportStatus.VERIFYING
+    unsure = await people["lan"].say("/khongro PA-2026-000001")
+    assert "đã khép lại" in unsure[-1].text
+    [report] = store.state.reports.values()
+    assert report.status is ReportStatus.CLOSED and store.state.events[-1].note == "unsure"
+    again = await people["lan"].press_payload("v:notfixed:PA-2026-000001")
+    assert "đã được xử lý trước đó" in again[-1].text
+    assert store.state.drafts.get(1) is None

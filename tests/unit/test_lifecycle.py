@@ -12,7 +12,7 @@ from domain.reports import ReportStatus as S
 
 NEW = {S.SUBMITTED, S.ACKNOWLEDGED, S.REOPENED}
 UNIT = {S.ASSIGNED, S.IN_PROGRESS}
-B, H = Role.BOARD, Role.HANDLER
+B, H, C = Role.BOARD, Role.HANDLER, Role.COLLABORATOR
 # (action, role) -> (statuses it applies to, target); absent: the role never takes the action.
 EXPECTED: dict[tuple[Action, Role], tuple[set[S], S | None]] = {
     (Action.ASSIGN, B): (NEW, S.ASSIGNED),
@@ -25,8 +25,11 @@ EXPECTED: dict[tuple[Action, Role], tuple[set[S], S | None]] = {
     (Action.ANSWER, H): (UNIT, S.ANSWERED),
     (Action.ANSWER, B): ({S.BOARD_DIRECT}, S.ANSWERED),
     (Action.ASK_REASSIGN, H): (UNIT, S.ACKNOWLEDGED),
-    (Action.ACCEPT_ANSWER, B): ({S.ANSWERED}, S.CLOSED),
+    (Action.ACCEPT_ANSWER, B): ({S.ANSWERED}, S.VERIFYING),
     (Action.SEND_BACK, B): ({S.ANSWERED}, S.IN_PROGRESS),
+    (Action.CONFIRM_FIXED, C): ({S.VERIFYING}, S.CLOSED),
+    (Action.REPORT_NOT_FIXED, C): ({S.VERIFYING}, S.REOPENED),
+    (Action.NOT_SURE, C): ({S.VERIFYING}, S.CLOSED),
 }
 
 

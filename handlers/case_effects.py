@@ -1,0 +1,208 @@
+"""Who hears about what when a case changes (the table is `EFFECTS`, at the end)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from domain.calendar import answer_deadline
+from domain.lifecycle import Action
+from domain.messages import Choice, Reply
+from domain.people import Role
+from domain.reports import (
+    CaseUpdate,
+    MediaKind,
+    Report,
+    ReportEvent,
+    ReportStatus,
+    StoredMedia,
+)
+from handlers.cards import (
+    HANDLER_ACTIONS,
+    REVIEW_ACTIONS,
+    action_buttons,
+    board_card,
+    handler_card,
+    verify_payload,
+)
+from handlers.context import Context
+
+
+@dataclass(frozen=True)
+class Details:
+    """What the person gave with the action (a reason, an answer, a unit, a deadline)."""
+
+    note: str = ""
+    evidence: tuple[str, ...] = ()
+    unit_code: str | None = None
+    deadline: datetime | None = None
+    duplicate_of: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+# --- who hears about what ---------------------------------------------------------------------
+async def _tell_reporter(ctx: Context, report: Report, key: str, **values: object) -> None:
+    await ctx.notify(report.reporter_id, Reply(ctx.t(key, code=report.code, **values)))
+
+
+async def _tell_unit(ctx: Context, report: Report, heading: str) -> None:
+    unit = report.assigned_unit_code
+    for handler in await ctx.uow.people.with_role(Role.HANDLER, unit) if unit else []:
+        await ctx.notify(handler.id, handler_card(ctx, report, handler, heading))
+
+
+async def tell_board(ctx: Context, report: Report, heading: str, group: bool = False) -> None:
+    """Every board officer gets the case card under `heading`; also the board's group if asked."""
+    for officer in await ctx.uow.people.with_role(Role.BOARD):
+        card = await board_card(ctx, report, officer)
+        await ctx.notify(officer.id, replace(card, text=f"{heading}\n{card.text}"))
+    if group and ctx.services.board_chat is not None:
+        channel, chat_id = ctx.services.board_chat
+        card = await board_card(ctx, report, ctx.person)
+        ctx.send_to(channel, chat_id, replace(card, text=f"{heading}\n{card.text}"))
+
+
+def _confirm(ctx: Context, report: Report, key: str, **values: object) -> None:
+    role, unit = ctx.person.role, ctx.person.unit_code
+    actions = HANDLER_ACTIONS if role is Role.HANDLER else REVIEW_ACTIONS
+    ctx.say(
+        ctx.t(key, code=report.code, **values), action_buttons(ctx, report, actions, role, unit)
+    )
+
+
+async def _assigned(ctx: Context, report: Report, d: Details) -> None:
+    unit = ctx.unit_label(report.assigned_unit_code)
+    deadline = ctx.local_time(report.answer_deadline) if report.answer_deadline else "—"
+    await _tell_reporter(ctx, report, "case.tell.assigned", unit=unit, deadline=deadline)
+    await _tell_unit(ctx, report, ctx.t("case.heading.assigned", deadline=deadline))
+    _confirm(ctx, report, "case.done.assigned", unit=unit, deadline=deadline)
+
+
+async def _direct(ctx: Context, report: Report, d: Details) -> None:
+    await _tell_reporter(ctx, report, "case.tell.direct")
+    _confirm(ctx, report, "case.done.direct")
+
+
+async def _rejected(ctx: Context, report: Report, d: Details) -> None:
+    await _tell_reporter(ctx, report, "case.tell.rejected", reason=d.note)
+    _confirm(ctx, report, "case.done.rejected")
+
+
+async def _duplicate(ctx: Context, report: Report, d: Details) -> None:
+    await _tell_reporter(ctx, report, "case.tell.duplicate", original=d.duplicate_of)
+    _confirm(ctx, report, "case.done.duplicate", original=d.duplicate_of)
+
+
+async def _accepted_case(ctx: Context, report: Report, d: Details) -> None:
+    _confirm(ctx, report, "case.done.accepted")
+
+
+async def _noted(ctx: Context, report: Report, d: Details) -> None:
+    _confirm(ctx, report, "case.done.noted")
+
+
+async def _answered(ctx: Context, report: Report, d: Details) -> None:
+    heading = ctx.t(
+        "case.heading.answered", unit=ctx.unit_label(ctx.person.unit_code), answer=d.note
+    )
+    await tell_board(ctx, _with_photos(report, d), heading)
+    _confirm(ctx, report, "case.done.answered")
+
+
+async def _reassign_asked(ctx: Context, report: Report, d: Details) -> None:
+    heading = ctx.t(
+        "case.heading.reassign", unit=ctx.unit_label(ctx.person.unit_code), reason=d.note
+    )
+    await tell_board(ctx, report, heading)
+    _confirm(ctx, report, "case.done.reassign")
+
+
+async def _approved(ctx: Context, report: Report, d: Details) -> None:
+    await ask_reporter(ctx, report)
+    await _tell_unit(ctx, report, ctx.t("case.heading.approved"))
+    _confirm(ctx, report, "case.done.approved")
+
+
+async def ask_reporter(ctx: Context, report: Report) -> None:
+    """The answer and its photos go to the reporter, who judges: really fixed, not yet, unsure."""
+    answer = await latest_answer(ctx, report)
+    choices = tuple(
+        Choice(verify_payload(action, report.code), ctx.t(f"verify.choice.{action.value}"))
+        for action in (Action.CONFIRM_FIXED, Action.REPORT_NOT_FIXED, Action.NOT_SURE)
+    )
+    text = ctx.t("case.tell.resolved", code=report.code, answer=answer.note if answer else "")
+    text += "\n" + ctx.t("verify.ask")
+    photos = answer.evidence if answer else ()
+    await ctx.notify(report.reporter_id, Reply(text, choices, photos=photos))
+
+
+async def _verified(ctx: Context, report: Report, d: Details) -> None:
+    ctx.say(ctx.t("verify.thanks", code=report.code))
+    await _tell_unit(ctx, report, ctx.t("verify.heading.fixed"))
+
+
+async def _not_sure(ctx: Context, report: Report, d: Details) -> None:
+    ctx.say(ctx.t("verify.thanks_unsure", code=report.code))
+
+
+async def _not_fixed(ctx: Context, report: Report, d: Details) -> None:
+    """Reopened: straight back to the same unit with a new deadline; the board is told."""
+    assert report.id is not None
+    category = ctx.org.category(report.category_code)
+    deadline = answer_deadline(ctx.now, report.urgency, bool(category and category.complex),
+                               ctx.org.deadlines, ctx.services.calendar)
+    change = CaseUpdate(ReportStatus.ASSIGNED, answer_deadline=deadline)
+    if report.assigned_unit_code and await ctx.uow.reports.update_if(
+        report.id, ReportStatus.REOPENED, change
+    ):
+        await ctx.uow.reports.add_event(ReportEvent(
+            report_id=report.id, at=ctx.now, actor_id=None, actor_role=None,
+            from_status=ReportStatus.REOPENED, to_status=ReportStatus.ASSIGNED,
+            note=ctx.unit_label(report.assigned_unit_code),
+        ))
+    updated = await ctx.uow.reports.by_code(report.code)
+    assert updated is not None
+    words = d.note or "—"
+    heading = ctx.t("verify.heading.not_fixed", words=words, deadline=ctx.local_time(deadline))
+    await _tell_unit(ctx, _with_photos(updated, d), heading)
+    await tell_board(ctx, _with_photos(updated, d), ctx.t("verify.heading.board", words=words))
+    ctx.say(ctx.t("verify.reopened", code=report.code,
+                  unit=ctx.unit_label(report.assigned_unit_code),
+                  deadline=ctx.local_time(deadline)))
+
+
+async def _sent_back(ctx: Context, report: Report, d: Details) -> None:
+    await _tell_unit(ctx, report, ctx.t("case.heading.sent_back", reason=d.note))
+    _confirm(ctx, report, "case.done.sent_back")
+
+
+def _with_photos(report: Report, d: Details) -> Report:
+    """The board reviews the answer's evidence photos, not the report's own."""
+    evidence = [StoredMedia(sha, MediaKind.PHOTO, "image/jpeg", 0) for sha in d.evidence]
+    return replace(report, media=evidence)
+
+
+async def latest_answer(ctx: Context, report: Report) -> ReportEvent | None:
+    assert report.id is not None
+    answers = [
+        e for e in await ctx.uow.reports.events(report.id) if e.to_status is ReportStatus.ANSWERED
+    ]
+    return answers[-1] if answers else None
+
+
+EFFECTS: dict[Action, Callable[[Context, Report, Details], Awaitable[None]]] = {
+    Action.ASSIGN: _assigned,
+    Action.HANDLE_DIRECTLY: _direct,
+    Action.REJECT: _rejected,
+    Action.MARK_DUPLICATE: _duplicate,
+    Action.ACCEPT_CASE: _accepted_case,
+    Action.NOTE_PROGRESS: _noted,
+    Action.ANSWER: _answered,
+    Action.ASK_REASSIGN: _reassign_asked,
+    Action.ACCEPT_ANSWER: _approved,
+    Action.SEND_BACK: _sent_back,
+    Action.CONFIRM_FIXED: _verified,
+    Action.REPORT_NOT_FIXED: _not_fixed,
+    Action.NOT_SURE: _not_sure,
+}
