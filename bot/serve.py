@@ -68,11 +68,13 @@ async def serve(
 
 
 def _watch(task: asyncio.Task[None], stop: asyncio.Event, failed: list[BaseException]) -> None:
-    """A loop that should run for ever has ended: stop the whole service, loudly, so that the
-    process supervisor restarts it instead of it running on half-dead."""
-    if task.cancelled() or stop.is_set():
+    """A part of the service crashed: stop the whole service, loudly, so that the process
+    supervisor restarts it instead of it running on half-dead. (One-shot tasks, like
+    registering a webhook, may simply finish.)"""
+    if task.cancelled() or stop.is_set() or task.exception() is None:
         return
-    error = task.exception() or RuntimeError(f"{task.get_name()} returned")
+    error = task.exception()
+    assert error is not None
     log.error("%s stopped unexpectedly; stopping the service", task.get_name(), exc_info=error)
     failed.append(error)
     stop.set()
