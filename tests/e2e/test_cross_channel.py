@@ -75,12 +75,17 @@ async def test_reported_on_zalo_handled_on_telegram(
         await tg.wait_for(lambda: any("Chấp nhận" in str(m.buttons) for m in tg.sent(8001)))
         lan.mark()
         await answer_to(board, board.press("✅ Chấp nhận trả lời"), "Đã chấp nhận")
-        await zalo.wait_for(lambda: any("đã có kết quả xử lý" in t for t in lan.texts()))
+        await zalo.wait_for(lambda: any(f"/daxong {code}" in t for t in lan.texts()))
         # The evidence photo reached Zalo through a signed link that Zalo itself fetched.
         await zalo.wait_for(lambda: any(s.photo == b"\xff\xd8evidence"
                                         for s in zalo.sent(lan.chat_id)))
+        # No buttons on Zalo: the reporter answers "is it really fixed?" with the command shown.
+        await zalo_says(lan, f"/chuaxong {code}", "còn như thế nào")
+        await zalo_says(lan, "Vẫn còn vật liệu trên vỉa hè", "Đã mở lại")
+        await tg.wait_for(lambda: any("CHƯA được giải quyết" in t for t in tg.texts(8002)))
     case = await case_json(url, code)
-    assert case["status"] == "closed" and case["channel"] == "zalo"
+    assert case["status"] == "assigned" and case["channel"] == "zalo"
+    assert [e["to"] for e in case["timeline"]][-3:] == ["verifying", "reopened", "assigned"]
 
 
 async def test_reported_on_telegram_handled_on_zalo(
@@ -111,9 +116,12 @@ async def test_reported_on_telegram_handled_on_zalo(
         await tg.wait_for(lambda: any("Chấp nhận" in str(m.buttons) for m in tg.sent(8101)))
         await answer_to(board, board.press("✅ Chấp nhận trả lời"), "Đã chấp nhận")
         await tg.wait_for(lambda: any("Đã xử lý xong" in t for t in tg.texts(8100)))
+        await answer_to(lan, lan.press("✅ Đã giải quyết"), "đã khép lại")
+        await zalo.wait_for(lambda: any("xác nhận vấn đề đã được giải quyết" in t
+                                        for t in minh.texts()))
     case = await case_json(url, code)
     assert [e["to"] for e in case["timeline"]] == [
-        "submitted", "assigned", "in_progress", "answered", "closed",
+        "submitted", "assigned", "in_progress", "answered", "verifying", "closed",
     ]
 
 

@@ -100,8 +100,9 @@ async def test_report_assigned_answered_sent_back_answered_accepted(
 
         await tg.wait_for(lambda: any("Đã tháo dỡ xong" in t for t in tg.texts(7001)))
         await answer_to(board, board.press("✅ Chấp nhận trả lời"), "Đã chấp nhận")
-        resolved = await answer_to(lan, lan.wait_reply(1), "đã có kết quả xử lý")
+        resolved = await answer_to(lan, lan.wait_reply(1), "thực sự được giải quyết chưa")
         assert "Đã tháo dỡ xong phần lấn chiếm" in resolved
+        await answer_to(lan, lan.press("✅ Đã giải quyết"), "đã khép lại")
 
     assert tg.texts(7003)[1:] == []  # the other unit's handler heard nothing after joining
     for text in tg.texts(7002):
@@ -112,7 +113,7 @@ async def test_report_assigned_answered_sent_back_answered_accepted(
     assert steps == [
         ("draft", "submitted"), ("submitted", "assigned"), ("assigned", "in_progress"),
         ("in_progress", "answered"), ("answered", "in_progress"), ("in_progress", "answered"),
-        ("answered", "closed"),
+        ("answered", "verifying"), ("verifying", "closed"),
     ]
 
 
