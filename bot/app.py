@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import httpx
 from aiogram import Bot, Dispatcher
@@ -33,6 +34,8 @@ from domain.org import OrgConfig
 from handlers.context import Services
 from handlers.i18n import Catalog
 from handlers.service import ConversationService
+from handlers.sweeps import Sweeper, SweepSettings
+from scheduler import SweepScheduler, leadership_for
 from storage.database import Database
 from storage.media import FileMediaStore
 
@@ -67,8 +70,12 @@ class App:
     telegram: TelegramChannel | None = None
     senders: dict[str, Sender] = field(default_factory=dict)
     zalo: ZaloChannel | None = None
+    sweeper: Sweeper | None = None
+    scheduler: SweepScheduler | None = None
 
     async def close(self) -> None:
+        if self.scheduler is not None:
+            await self.scheduler.stop()
         self.dispatcher.stop()
         if self.telegram is not None:
             await self.telegram.bot.session.close()
@@ -122,6 +129,8 @@ def build_app(
         )
     dispatcher = OutboxDispatcher(database.unit_of_work, senders, clock, pacers)
     dispatcher_box.append(dispatcher)
+    sweeper = Sweeper(database.unit_of_work, services, sweep_settings(settings), dispatcher.offer)
+    scheduler = SweepScheduler(sweeper, leadership_for(database.engine), settings.sweep_seconds)
     return App(
         settings,
         org,
@@ -133,6 +142,16 @@ def build_app(
         telegram,
         senders,
         zalo,
+        sweeper,
+        scheduler,
+    )
+
+
+def sweep_settings(settings: Settings) -> SweepSettings:
+    return SweepSettings(
+        reminder_lookahead=timedelta(days=settings.reminder_lookahead_days),
+        draft_remind_after=timedelta(hours=settings.draft_remind_hours),
+        draft_discard_after=timedelta(days=settings.draft_discard_days),
     )
 
 

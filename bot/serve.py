@@ -48,6 +48,8 @@ async def serve(
     site = web.TCPSite(runner, settings.http_host, settings.http_port)
     await site.start()
     tasks = [asyncio.create_task(app.dispatcher.run(), name="outbox-dispatcher")]
+    if app.scheduler is not None:
+        app.scheduler.start()
     failed: list[BaseException] = []
     try:
         tasks += await _start_telegram(app)
@@ -57,6 +59,8 @@ async def serve(
         _announce(app)
         await stop.wait()
     finally:
+        if app.scheduler is not None:
+            await app.scheduler.stop()  # no sweep writes while the rest stops
         app.dispatcher.stop()
         for task in tasks:
             task.cancel()

@@ -66,6 +66,13 @@ class Settings(BaseSettings):
     media_link_ttl_seconds: int = 7 * 24 * 3600
     zalo_per_chat_burst: float = 3.0
 
+    # The sweeps (docs/escalation.md): escalation ladder and abandoned drafts.
+    sweep_seconds: float = 60.0
+    draft_remind_hours: float = 24.0
+    draft_discard_days: float = 7.0
+    # Cases whose answer deadline is this close are read to see whether their reminder is due.
+    reminder_lookahead_days: float = 14.0
+
     @field_validator(
         "telegram_bot_token",
         "telegram_webhook_secret",

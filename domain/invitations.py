@@ -30,6 +30,7 @@ class Invitation:
     expires_at: datetime
     used_at: datetime | None = None
     used_by: int | None = None
+    lead: bool = False  # the person becomes the unit's head (handler) or the board's leader
 
     def problem_at(self, moment: datetime) -> InvitationProblem | None:
         """Why this invitation cannot be used at `moment`, or None if it can."""
@@ -50,8 +51,10 @@ def looks_like_code(text: str) -> bool:
 
 
 def new_invitation(
-    role: Role, unit_code: str | None, now: datetime, validity: timedelta = DEFAULT_VALIDITY
+    role: Role, unit_code: str | None, now: datetime, validity: timedelta = DEFAULT_VALIDITY,
+    lead: bool = False,
 ) -> Invitation:
     return Invitation(
-        code=new_code(), role=role, unit_code=unit_code, created_at=now, expires_at=now + validity
+        code=new_code(), role=role, unit_code=unit_code, created_at=now, expires_at=now + validity,
+        lead=lead,
     )

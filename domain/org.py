@@ -52,6 +52,14 @@ class Deadlines:
     normal_working_days: int = 3
     complex_working_days: int = 10
     verification_working_days: int = 2
+    # The escalation ladder (docs/escalation.md): a reminder at this fraction of the working time
+    # between assignment and the answer deadline, then the board and the board's leader this many
+    # working days after the deadline; an unacknowledged report reaches the leader this many
+    # working days after its acknowledge deadline.
+    reminder_fraction: float = 0.75
+    board_after_working_days: int = 1
+    leader_after_working_days: int = 3
+    ack_leader_after_working_days: int = 1
 
 
 @dataclass(frozen=True)

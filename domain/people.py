@@ -30,6 +30,8 @@ class Person:
     created_at: datetime
     # Where notifications go when the person is linked on several channels; None: everywhere.
     notify_channel: str | None = None
+    # The head of a handler's unit, or the board's leader: the later escalation steps reach them.
+    lead: bool = False
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,9 @@ class PeopleRepository(Protocol):
         """Make an existing identity reach `person_id` (linking two channels of one person)."""
         ...
     async def set_notify_channel(self, person_id: int, channel: str | None) -> None: ...
+    async def set_lead(self, person_id: int, lead: bool) -> None:
+        """Make the person the head of their unit (or the board's leader), or not."""
+        ...
 
 
 class LinkCodeRepository(Protocol):
@@ -132,6 +135,46 @@ class OutboxRepository(Protocol):
     async def all(self) -> list[OutboxItem]: ...
 
 
+@dataclass(frozen=True)
+class DueCase:
+    """An open case whose clock is running out, with what the escalation sweep needs of it."""
+
+    report: Report
+    # When the current deadline was set (the latest assignment); None for unassigned reports.
+    assigned_at: datetime | None
+    # Steps already taken for the current deadline.
+    fired: frozenset[str]
+
+
+class EscalationRepository(Protocol):
+    """What the sweeps read and write: due cases, the steps taken, drafts left alone."""
+
+    async def unit_cases_due(self, until: datetime, last_step: str, limit: int) -> list[DueCase]:
+        """Assigned / in-progress cases whose answer deadline is at or before `until` and
+        whose `last_step` was not yet taken for that deadline, nearest deadline first."""
+        ...
+    async def unacknowledged_due(
+        self, until: datetime, last_step: str, limit: int
+    ) -> list[DueCase]:
+        """Submitted / reopened reports never acknowledged whose acknowledge deadline is at or
+        before `until` and whose `last_step` was not yet taken for it."""
+        ...
+    async def record_step(
+        self, report_id: int, step: str, deadline_at: datetime, at: datetime
+    ) -> bool:
+        """Remember one step of one case's ladder; False if it was taken before (by anyone)."""
+        ...
+    async def stale_drafts(self, flow: str, before: datetime, limit: int) -> list[Draft]:
+        """Drafts of `flow` untouched since `before`, oldest first."""
+        ...
+    async def save_draft_if(self, draft: Draft, revision: int) -> bool:
+        """Save `draft` only if it still has `revision` (nobody wrote in meanwhile)."""
+        ...
+    async def delete_draft_if(self, person_id: int, revision: int) -> bool:
+        """Delete the draft only if it still has `revision`."""
+        ...
+
+
 class MediaStore(Protocol):
     """Content-addressed files; channels put what they fetched, others read it back."""
 
@@ -155,6 +198,8 @@ class UnitOfWork(Protocol):
     def outbox(self) -> OutboxRepository: ...
     @property
     def link_codes(self) -> LinkCodeRepository: ...
+    @property
+    def escalations(self) -> EscalationRepository: ...
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

@@ -34,12 +34,14 @@ def _unit_for(org: OrgConfig, role: Role, unit_code: str | None) -> str | None:
 
 async def create_invitations(
     uow: UnitOfWork, org: OrgConfig, role: Role, unit_code: str | None, count: int,
-    now: datetime, validity: timedelta = DEFAULT_VALIDITY,
+    now: datetime, validity: timedelta = DEFAULT_VALIDITY, lead: bool = False,
 ) -> list[Invitation]:
     if not 1 <= count <= 1000:
         raise AdminError("--count must be between 1 and 1000")
+    if lead and role not in (Role.HANDLER, Role.BOARD):
+        raise AdminError("--head is for handlers (unit head), --leader for the board")
     unit = _unit_for(org, role, unit_code)
-    invitations = [new_invitation(role, unit, now, validity) for _ in range(count)]
+    invitations = [new_invitation(role, unit, now, validity, lead) for _ in range(count)]
     for invitation in invitations:
         await uow.invitations.add(invitation)
     return invitations

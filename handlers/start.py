@@ -29,6 +29,8 @@ async def redeem(ctx: Context, raw_code: str) -> bool:
     if problem is None and invitation is not None:
         if await ctx.uow.invitations.mark_used(code, ctx.person.id, ctx.now):
             await ctx.uow.people.set_role(ctx.person.id, invitation.role, invitation.unit_code)
+            await ctx.uow.people.set_lead(ctx.person.id, invitation.lead)
+            ctx.person.lead = invitation.lead
             await ctx.uow.drafts.delete(ctx.person.id)  # what was begun belonged to the old role
             ctx.person.role, ctx.person.unit_code = invitation.role, invitation.unit_code
             return True

@@ -19,6 +19,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    UniqueConstraint,
     false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -51,6 +52,8 @@ class PersonRow(Base):
     unit_code: Mapped[str | None] = mapped_column(String(CODE))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     notify_channel: Mapped[str | None] = mapped_column(String(32))
+    # Head of the unit / leader of the board (revision 0004).
+    lead: Mapped[bool] = mapped_column(Boolean, server_default=false())
 
 
 class LinkCodeRow(Base):
@@ -85,6 +88,7 @@ class InvitationRow(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     used_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    lead: Mapped[bool] = mapped_column(Boolean, server_default=false())  # revision 0004
 
 
 class ReportRow(Base):
@@ -199,6 +203,42 @@ class OutboxRow(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+# The escalation sweep reads only cases whose clock runs out (revision 0004): partial indexes on
+# the deadline of the open statuses, so neither closed nor acknowledged reports are ever read.
+UNIT_WORK_STATUSES = ("assigned", "in_progress")
+UNACKNOWLEDGED_STATUSES = ("submitted", "reopened")
+_UNIT_WORK = ReportRow.status.in_(UNIT_WORK_STATUSES)
+_UNACKNOWLEDGED = ReportRow.status.in_(UNACKNOWLEDGED_STATUSES) & ReportRow.acknowledged_at.is_(
+    None
+)
+Index(
+    "ix_reports_due_answer", ReportRow.answer_deadline,
+    sqlite_where=_UNIT_WORK, postgresql_where=_UNIT_WORK,
+)
+Index(
+    "ix_reports_due_acknowledge", ReportRow.acknowledge_deadline,
+    sqlite_where=_UNACKNOWLEDGED, postgresql_where=_UNACKNOWLEDGED,
+)
+Index("ix_drafts_flow_updated_at", DraftRow.flow, DraftRow.updated_at)
+
+
+class EscalationStepRow(Base):
+    """One step of a case's escalation ladder, taken once per deadline (revision 0004)."""
+
+    __tablename__ = "escalation_steps"
+    __table_args__ = (
+        UniqueConstraint(
+            "report_id", "step", "deadline_at", name="uq_escalation_steps_report_step_deadline"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"))
+    step: Mapped[str] = mapped_column(String(32))
+    deadline_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 metadata = Base.metadata

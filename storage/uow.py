@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domain.ports import (
     DraftRepository,
+    EscalationRepository,
     InvitationRepository,
     LinkCodeRepository,
     OutboxRepository,
@@ -22,6 +23,7 @@ from domain.ports import (
 )
 from storage.repositories import (
     SqlDrafts,
+    SqlEscalations,
     SqlInvitations,
     SqlLinkCodes,
     SqlOutbox,
@@ -63,6 +65,7 @@ class SqlUnitOfWork:
         self.updates: ProcessedUpdates = SqlProcessedUpdates(self)
         self.outbox: OutboxRepository = SqlOutbox(self)
         self.link_codes: LinkCodeRepository = SqlLinkCodes(self)
+        self.escalations: EscalationRepository = SqlEscalations(self)
 
     @property
     def connection(self) -> AsyncConnection:

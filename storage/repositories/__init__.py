@@ -1,6 +1,7 @@
 """SQL implementations of the repository ports in `domain.ports`."""
 
 from storage.repositories.drafts import SqlDrafts
+from storage.repositories.escalations import SqlEscalations
 from storage.repositories.invitations import SqlInvitations
 from storage.repositories.link_codes import SqlLinkCodes
 from storage.repositories.outbox import SqlOutbox
@@ -10,6 +11,7 @@ from storage.repositories.updates import SqlProcessedUpdates
 
 __all__ = [
     "SqlDrafts",
+    "SqlEscalations",
     "SqlInvitations",
     "SqlLinkCodes",
     "SqlOutbox",

@@ -14,7 +14,7 @@ from storage.repositories.base import SqlRepository
 
 _GET = select(
     InvitationRow.code, InvitationRow.role, InvitationRow.unit_code, InvitationRow.created_at,
-    InvitationRow.expires_at, InvitationRow.used_at, InvitationRow.used_by,
+    InvitationRow.expires_at, InvitationRow.used_at, InvitationRow.used_by, InvitationRow.lead,
 ).where(InvitationRow.code == bindparam("code"))
 
 _MARK_USED = (
@@ -28,6 +28,7 @@ def _invitation(row: Any) -> Invitation:
     return Invitation(
         code=row.code, role=Role(row.role), unit_code=row.unit_code, created_at=row.created_at,
         expires_at=row.expires_at, used_at=row.used_at, used_by=row.used_by,
+        lead=bool(row.lead),
     )
 
 
@@ -37,7 +38,7 @@ class SqlInvitations(SqlRepository):
             "code": invitation.code, "role": invitation.role.value,
             "unit_code": invitation.unit_code, "created_at": invitation.created_at,
             "expires_at": invitation.expires_at, "used_at": invitation.used_at,
-            "used_by": invitation.used_by,
+            "used_by": invitation.used_by, "lead": invitation.lead,
         })
 
     async def get(self, code: str) -> Invitation | None:

@@ -13,7 +13,7 @@ from storage.repositories.base import SqlRepository
 
 _PERSON = select(
     PersonRow.id, PersonRow.display_name, PersonRow.role, PersonRow.unit_code,
-    PersonRow.created_at, PersonRow.notify_channel,
+    PersonRow.created_at, PersonRow.notify_channel, PersonRow.lead,
 )
 _BY_IDENTITY = _PERSON.join(ChannelIdentityRow, ChannelIdentityRow.person_id == PersonRow.id).where(
     ChannelIdentityRow.channel == bindparam("channel"),
@@ -39,7 +39,7 @@ _IDENTITIES = (
 def _person(row: Any) -> Person:
     return Person(
         id=row.id, display_name=row.display_name, role=Role(row.role), unit_code=row.unit_code,
-        created_at=row.created_at, notify_channel=row.notify_channel,
+        created_at=row.created_at, notify_channel=row.notify_channel, lead=bool(row.lead),
     )
 
 
@@ -89,6 +89,9 @@ class SqlPeople(SqlRepository):
         await self._run(
             update(PersonRow).where(PersonRow.id == person_id).values(notify_channel=channel)
         )
+
+    async def set_lead(self, person_id: int, lead: bool) -> None:
+        await self._run(update(PersonRow).where(PersonRow.id == person_id).values(lead=lead))
 
     async def with_role(self, role: Role, unit_code: str | None = None) -> list[Person]:
         statement = _PERSON.where(PersonRow.role == role.value).order_by(PersonRow.id)

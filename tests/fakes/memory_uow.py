@@ -16,7 +16,7 @@ from typing import Self
 from domain.invitations import Invitation
 from domain.messages import OutboxItem, OutboxStatus, Reply
 from domain.people import ChannelIdentity, Person, Role
-from domain.ports import Draft
+from domain.ports import Draft, DueCase
 from domain.reports import CaseUpdate, Report, ReportEvent, ReportStatus
 
 
@@ -32,6 +32,7 @@ class MemoryState:
     updates: set[tuple[str, str]] = field(default_factory=set)
     outbox: dict[int, OutboxItem] = field(default_factory=dict)
     link_codes: dict[str, tuple[int, datetime, bool]] = field(default_factory=dict)
+    escalation_steps: dict[tuple[int, str, datetime], datetime] = field(default_factory=dict)
 
 
 class MemoryPeople:
@@ -78,6 +79,9 @@ class MemoryPeople:
 
     async def set_notify_channel(self, person_id: int, channel: str | None) -> None:
         self._s.people[person_id] = replace(self._s.people[person_id], notify_channel=channel)
+
+    async def set_lead(self, person_id: int, lead: bool) -> None:
+        self._s.people[person_id] = replace(self._s.people[person_id], lead=lead)
 
 
 class MemoryLinkCodes:
@@ -242,6 +246,80 @@ class MemoryOutbox:
         return list(self._s.outbox.values())
 
 
+_UNIT_WORK = (ReportStatus.ASSIGNED, ReportStatus.IN_PROGRESS)
+_UNACKNOWLEDGED = (ReportStatus.SUBMITTED, ReportStatus.REOPENED)
+
+
+class MemoryEscalations:
+    def __init__(self, state: MemoryState) -> None:
+        self._s = state
+
+    async def unit_cases_due(self, until: datetime, last_step: str, limit: int) -> list[DueCase]:
+        found = [
+            (r.answer_deadline, r) for r in self._s.reports.values()
+            if r.status in _UNIT_WORK and r.answer_deadline is not None
+            and r.answer_deadline <= until
+        ]
+        return self._due(found, last_step, limit)
+
+    async def unacknowledged_due(
+        self, until: datetime, last_step: str, limit: int
+    ) -> list[DueCase]:
+        found = [
+            (r.acknowledge_deadline, r) for r in self._s.reports.values()
+            if r.status in _UNACKNOWLEDGED and r.acknowledged_at is None
+            and r.acknowledge_deadline <= until
+        ]
+        return self._due(found, last_step, limit)
+
+    def _due(self, found: list[tuple[datetime, Report]], last: str, limit: int) -> list[DueCase]:
+        cases = []
+        for deadline, report in sorted(found, key=lambda pair: (pair[0], pair[1].id or 0)):
+            fired = frozenset(
+                step for (rid, step, at) in self._s.escalation_steps
+                if rid == report.id and at == deadline
+            )
+            if last not in fired:
+                cases.append(DueCase(copy.deepcopy(report), self._assigned_at(report), fired))
+        return cases[:limit]
+
+    def _assigned_at(self, report: Report) -> datetime | None:
+        times = [
+            e.at for e in self._s.events
+            if e.report_id == report.id and e.to_status is ReportStatus.ASSIGNED
+            and e.from_status is not ReportStatus.ASSIGNED  # not a note or an escalation step
+        ]
+        return max(times, default=None)
+
+    async def record_step(
+        self, report_id: int, step: str, deadline_at: datetime, at: datetime
+    ) -> bool:
+        key = (report_id, step, deadline_at)
+        if key in self._s.escalation_steps:
+            return False
+        self._s.escalation_steps[key] = at
+        return True
+
+    async def stale_drafts(self, flow: str, before: datetime, limit: int) -> list[Draft]:
+        drafts = [d for d in self._s.drafts.values() if d.flow == flow and d.updated_at <= before]
+        drafts.sort(key=lambda d: (d.updated_at, d.person_id))
+        return copy.deepcopy(drafts[:limit])
+
+    async def save_draft_if(self, draft: Draft, revision: int) -> bool:
+        current = self._s.drafts.get(draft.person_id)
+        if current is None or current.revision != revision:
+            return False
+        current.data, current.revision = copy.deepcopy(draft.data), draft.revision
+        return True
+
+    async def delete_draft_if(self, person_id: int, revision: int) -> bool:
+        current = self._s.drafts.get(person_id)
+        if current is None or current.revision != revision:
+            return False
+        del self._s.drafts[person_id]
+        return True
+
+
 class MemoryUnitOfWork:
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
@@ -253,6 +331,7 @@ class MemoryUnitOfWork:
         self.updates = MemoryUpdates(self._state)
         self.outbox = MemoryOutbox(self._state)
         self.link_codes = MemoryLinkCodes(self._state)
+        self.escalations = MemoryEscalations(self._state)
 
     async def __aenter__(self) -> Self:
         return self

@@ -126,8 +126,8 @@ async def test_workers_migrating_at_once_on_postgres(empty_url: str) -> None:
     assert (differences, versions) == ([], [HEAD])
 
 
-def test_head_is_the_channel_links_revision() -> None:
-    assert HEAD == "0003"
+def test_head_is_the_escalation_revision() -> None:
+    assert HEAD == "0004"
 
 
 async def _migrate(url: str, revision: str, *, down: bool = False) -> None:

@@ -1,0 +1,175 @@
+"""The periodic sweeps: the escalation ladder of cases whose clock runs out, abandoned drafts.
+
+Framework-free: `scheduler/` calls `Sweeper.run_once()` every SWEEP_SECONDS (and tests call it
+directly). "Now" comes from the injected clock on every run. Each step of a ladder is taken once
+per case and deadline: `uow.escalations.record_step` inserts into a table with a unique key
+(ON CONFLICT DO NOTHING) in the same transaction as the timeline event and the outbox rows, so a
+second sweep (another process, a rerun) finds the step taken and sends nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+from domain.messages import OutboxItem
+from domain.people import Person, Role
+from domain.ports import DueCase, UnitOfWork, UnitOfWorkFactory
+from domain.reports import ReportEvent
+from handlers.cards import board_card, handler_card
+from handlers.context import Context, Services
+from handlers.sweeps_context import queue, system_context
+from handlers.sweeps_drafts import DraftRules, sweep_drafts
+from handlers.sweeps_ladder import (
+    AUDIENCE,
+    LAST_ACK_STEP,
+    LAST_UNIT_STEP,
+    Audience,
+    Rung,
+    Step,
+    ack_ladder,
+    due_rungs,
+    unit_ladder,
+)
+
+
+@dataclass(frozen=True)
+class SweepSettings:
+    # Cases whose answer deadline is this close are read to see whether their reminder is due.
+    reminder_lookahead: timedelta = timedelta(days=14)
+    draft_remind_after: timedelta = timedelta(hours=24)
+    draft_discard_after: timedelta = timedelta(days=7)
+    max_cases: int = 5000  # read per ladder and run; the rest waits for the next run
+    batch_size: int = 100  # cases per transaction
+
+
+@dataclass
+class SweepResult:
+    steps: list[tuple[str, str]] = field(default_factory=list)  # (case code, step)
+    drafts_reminded: int = 0
+    drafts_discarded: int = 0
+    queued: int = 0
+
+
+@dataclass(frozen=True)
+class _Work:
+    case: DueCase
+    deadline: datetime
+    rungs: list[Rung]
+
+
+class Sweeper:
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        services: Services,
+        settings: SweepSettings | None = None,
+        on_commit: Callable[[Sequence[OutboxItem]], None] = lambda items: None,
+    ) -> None:
+        self._uow_factory = uow_factory
+        self._services = services
+        self.settings = settings or SweepSettings()
+        self._on_commit = on_commit
+
+    async def run_once(self) -> SweepResult:
+        """One sweep at the clock's current moment (read afresh on every run)."""
+        now = self._services.clock.now()
+        result = SweepResult()
+        await self._escalate(await self._due_work(now), now, result)
+        reminded, discarded, queued = await sweep_drafts(
+            self._uow_factory, self._services, now, self._draft_rules()
+        )
+        result.drafts_reminded, result.drafts_discarded = reminded, discarded
+        result.queued += len(queued)
+        self._on_commit(queued)
+        return result
+
+    def _draft_rules(self) -> DraftRules:
+        s = self.settings
+        return DraftRules(s.draft_remind_after, s.draft_discard_after, s.max_cases)
+
+    async def _due_work(self, now: datetime) -> list[_Work]:
+        rules, calendar = self._services.org.deadlines, self._services.calendar
+        limit = self.settings.max_cases
+        async with self._uow_factory() as uow:
+            until = now + self.settings.reminder_lookahead
+            unit = await uow.escalations.unit_cases_due(until, LAST_UNIT_STEP, limit)
+            unacknowledged = await uow.escalations.unacknowledged_due(now, LAST_ACK_STEP, limit)
+        work = []
+        for case in unit:
+            deadline = case.report.answer_deadline
+            assert deadline is not None
+            ladder = unit_ladder(deadline, case.assigned_at, rules, calendar)
+            work.append(_Work(case, deadline, due_rungs(ladder, case.fired, now)))
+        for case in unacknowledged:
+            deadline = case.report.acknowledge_deadline
+            ladder = ack_ladder(deadline, rules, calendar)
+            work.append(_Work(case, deadline, due_rungs(ladder, case.fired, now)))
+        return [w for w in work if w.rungs]
+
+    async def _escalate(self, work: list[_Work], now: datetime, result: SweepResult) -> None:
+        size = self.settings.batch_size
+        for start in range(0, len(work), size):
+            async with self._uow_factory() as uow:
+                ctx = system_context(uow, self._services, now)
+                audiences = _Audiences(uow)
+                for item in work[start:start + size]:
+                    for rung in item.rungs:
+                        if await _take(ctx, audiences, item, rung):
+                            result.steps.append((item.case.report.code, rung.step.value))
+                queued = await queue(ctx)
+                await uow.commit()
+            result.queued += len(queued)
+            self._on_commit(queued)
+
+
+class _Audiences:
+    """Who hears a step, read once per transaction and unit."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+        self._cache: dict[tuple[Role, str | None], list[Person]] = {}
+
+    async def _with_role(self, role: Role, unit: str | None) -> list[Person]:
+        key = (role, unit)
+        if key not in self._cache:
+            self._cache[key] = await self._uow.people.with_role(role, unit)
+        return self._cache[key]
+
+    async def of(self, audience: Audience, unit: str | None) -> list[Person]:
+        if audience in (Audience.HANDLERS, Audience.UNIT):
+            people = await self._with_role(Role.HANDLER, unit) if unit else []
+            plain = [p for p in people if not p.lead]
+            return plain or people if audience is Audience.HANDLERS else people
+        people = await self._with_role(Role.BOARD, None)
+        if audience is Audience.BOARD:
+            return [p for p in people if not p.lead] or people
+        return [p for p in people if p.lead] or people
+
+
+async def _take(ctx: Context, audiences: _Audiences, work: _Work, rung: Rung) -> bool:
+    """Take one step once: record it, add it to the timeline, tell its audience."""
+    report = work.case.report
+    assert report.id is not None
+    if not await ctx.uow.escalations.record_step(report.id, rung.step, work.deadline, ctx.now):
+        return False
+    await ctx.uow.reports.add_event(ReportEvent(
+        report_id=report.id, at=ctx.now, actor_id=None, actor_role=None,
+        from_status=report.status, to_status=report.status, note=f"escalation:{rung.step}",
+    ))
+    late = max(0, int((ctx.now - work.deadline).total_seconds() // 3600))
+    heading = ctx.t(
+        f"sweep.step.{rung.step}", code=report.code, deadline=ctx.local_time(work.deadline),
+        hours=late,
+    )
+    for person in await audiences.of(AUDIENCE[rung.step], report.assigned_unit_code):
+        if person.role is Role.HANDLER:
+            await ctx.notify(person.id, handler_card(ctx, report, person, heading))
+        else:
+            card = await board_card(ctx, report, person)
+            await ctx.notify(person.id, replace(card, text=f"{heading}\n{card.text}"))
+    return True
+
+
+__all__ = ["Step", "SweepResult", "SweepSettings", "Sweeper"]

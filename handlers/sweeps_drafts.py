@@ -1,0 +1,67 @@
+"""Abandoned reports being written: a reminder once, then discarded with a short message.
+
+The draft's own `updated_at` is the last activity; the reminder is remembered in
+`draft.data["reminded_at"]` (and does not count as activity). Both writes are conditional on the
+draft's revision, so a person who writes at that moment wins and hears nothing from the sweep.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from domain.messages import Choice, OutboxItem, Reply
+from domain.ports import Draft, UnitOfWorkFactory
+from handlers.context import Context, Services
+from handlers.intake import FLOW
+from handlers.menu import MENU_REPORT
+from handlers.sweeps_context import queue, system_context
+
+REMINDED = "reminded_at"
+
+
+@dataclass(frozen=True)
+class DraftRules:
+    remind_after: timedelta
+    discard_after: timedelta
+    limit: int
+
+
+async def sweep_drafts(
+    uow_factory: UnitOfWorkFactory, services: Services, now: datetime, rules: DraftRules
+) -> tuple[int, int, list[OutboxItem]]:
+    """(reminded, discarded, queued messages), all in one committed transaction."""
+    async with uow_factory() as uow:
+        ctx = system_context(uow, services, now)
+        old = await uow.escalations.stale_drafts(FLOW, now - rules.discard_after, rules.limit)
+        discarded = [d for d in old if await _discard(ctx, d, rules)]
+        idle = await uow.escalations.stale_drafts(FLOW, now - rules.remind_after, rules.limit)
+        reminded = [d for d in idle if REMINDED not in d.data and await _remind(ctx, d, rules)]
+        queued = await queue(ctx)
+        await uow.commit()
+    return len(reminded), len(discarded), queued
+
+
+async def _remind(ctx: Context, draft: Draft, rules: DraftRules) -> bool:
+    revision = draft.revision
+    draft.data[REMINDED] = ctx.now.isoformat()
+    draft.revision += 1
+    if not await ctx.uow.escalations.save_draft_if(draft, revision):
+        return False
+    text = ctx.t(
+        "sweep.draft.reminder", started=ctx.local_time(draft.created_at),
+        days=rules.discard_after.days,
+    )
+    await ctx.notify(draft.person_id, Reply(text, (Choice(MENU_REPORT, ctx.t("menu.report")),)))
+    return True
+
+
+async def _discard(ctx: Context, draft: Draft, rules: DraftRules) -> bool:
+    if not await ctx.uow.escalations.delete_draft_if(draft.person_id, draft.revision):
+        return False
+    text = ctx.t(
+        "sweep.draft.discarded", started=ctx.local_time(draft.created_at),
+        days=rules.discard_after.days,
+    )
+    await ctx.notify(draft.person_id, Reply(text))
+    return True

@@ -1,0 +1,75 @@
+"""APScheduler 3 `AsyncIOScheduler` running the sweeps at a fixed interval.
+
+No job store is configured beyond the default in-memory one and nothing is pickled: the only job
+is a bound method re-added at every start, and the state it acts on lives in our tables.
+`coalesce=True` and `max_instances=1`: a late or overlapping tick runs once, never twice at once;
+`misfire_grace_time=None` runs a late tick anyway (after a suspend, or a faked clock jump).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
+from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import-untyped]
+
+from handlers.sweeps import Sweeper, SweepResult
+from scheduler.leader import Leadership
+
+log = logging.getLogger(__name__)
+
+JOB_ID = "sweep"
+
+
+class SweepScheduler:
+    def __init__(self, sweeper: Sweeper, leadership: Leadership, interval_seconds: float) -> None:
+        if interval_seconds <= 0:
+            raise ValueError("SWEEP_SECONDS must be positive")
+        self._sweeper = sweeper
+        self._leadership = leadership
+        self._interval = interval_seconds
+        self._scheduler: AsyncIOScheduler | None = None
+        self.runs = 0
+        self._stopped = False
+        self._running = asyncio.Lock()  # stop() waits for a sweep under way
+
+    def start(self) -> None:
+        """Start ticking in the running event loop; the first tick comes at once."""
+        scheduler = AsyncIOScheduler(timezone="UTC")
+        scheduler.add_job(
+            self.tick, IntervalTrigger(seconds=self._interval), id=JOB_ID,
+            coalesce=True, max_instances=1, misfire_grace_time=None,
+            next_run_time=datetime.now(UTC),  # APScheduler's own timing only
+        )
+        scheduler.start()
+        self._scheduler = scheduler
+
+    async def tick(self) -> SweepResult | None:
+        """One sweep if this process leads; never raises (the next tick tries again)."""
+        try:
+            async with self._running:
+                if self._stopped or not await self._leadership.is_leader():
+                    return None
+                result = await self._sweeper.run_once()
+        except Exception:
+            log.exception("the sweep failed; it runs again at the next interval")
+            return None
+        self.runs += 1
+        if result.steps or result.drafts_reminded or result.drafts_discarded:
+            log.info(
+                "sweep: %d escalation steps, %d drafts reminded, %d discarded",
+                len(result.steps), result.drafts_reminded, result.drafts_discarded,
+            )
+        return result
+
+    async def stop(self) -> None:
+        self._stopped = True
+        scheduler, self._scheduler = self._scheduler, None
+        if scheduler is not None and scheduler.running:
+            scheduler.shutdown(wait=False)
+        async with self._running:
+            await self._leadership.release()
+
+

@@ -1,0 +1,162 @@
+"""What the sweeps read and write: due cases (through partial indexes), the escalation steps
+taken once per case and deadline, and drafts left alone."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    select,
+    update,
+)
+
+from domain.ports import Draft, DueCase
+from storage.models import (
+    UNACKNOWLEDGED_STATUSES,
+    UNIT_WORK_STATUSES,
+    DraftRow,
+    EscalationStepRow,
+    ReportEventRow,
+    ReportRow,
+)
+from storage.repositories.base import PerDialect, SqlRepository
+from storage.repositories.reports import _report
+
+_ASSIGNED_AT = (
+    select(func.max(ReportEventRow.at))
+    .where(
+        ReportEventRow.report_id == ReportRow.id,
+        ReportEventRow.to_status == "assigned",
+        ReportEventRow.from_status != "assigned",  # not a note or an escalation step
+    )
+    .correlate(ReportRow)
+    .scalar_subquery()
+    .label("assigned_at")
+)
+
+
+def _not_taken(deadline: Any) -> ColumnElement[bool]:
+    return ~exists().where(
+        EscalationStepRow.report_id == ReportRow.id,
+        EscalationStepRow.step == bindparam("last_step"),
+        EscalationStepRow.deadline_at == deadline,
+    )
+
+
+def _due(deadline: Any, condition: ColumnElement[bool], assigned: bool) -> Select[Any]:
+    columns = [*ReportRow.__table__.columns, _ASSIGNED_AT] if assigned else [ReportRow.__table__]
+    return (
+        select(*columns)
+        .where(condition, deadline <= bindparam("until", type_=ReportRow.answer_deadline.type))
+        .where(_not_taken(deadline))
+        .order_by(deadline, ReportRow.id)
+        .limit(bindparam("limit"))
+    )
+
+
+# The conditions repeat the partial indexes' WHERE clauses word for word, so that SQLite's
+# planner (which proves implication only for identical terms) uses them.
+_UNIT_CASES = _due(
+    ReportRow.answer_deadline, ReportRow.status.in_(UNIT_WORK_STATUSES), assigned=True
+)
+_UNACKNOWLEDGED = _due(
+    ReportRow.acknowledge_deadline,
+    and_(ReportRow.status.in_(UNACKNOWLEDGED_STATUSES), ReportRow.acknowledged_at.is_(None)),
+    assigned=False,
+)
+_FIRED = select(
+    EscalationStepRow.report_id, EscalationStepRow.step, EscalationStepRow.deadline_at
+).where(EscalationStepRow.report_id.in_(bindparam("ids", expanding=True)))
+_RECORD = PerDialect.build(
+    EscalationStepRow,
+    lambda insert_: insert_.on_conflict_do_nothing(
+        index_elements=["report_id", "step", "deadline_at"]
+    ),
+)
+_STALE = (
+    select(
+        DraftRow.person_id, DraftRow.flow, DraftRow.step, DraftRow.data, DraftRow.revision,
+        DraftRow.created_at, DraftRow.updated_at,
+    )
+    .where(DraftRow.flow == bindparam("flow"), DraftRow.updated_at <= bindparam("before"))
+    .order_by(DraftRow.updated_at, DraftRow.person_id)
+    .limit(bindparam("limit"))
+)
+_SAME_REVISION = and_(
+    DraftRow.person_id == bindparam("pid"), DraftRow.revision == bindparam("rev")
+)
+_SAVE_IF = (
+    update(DraftRow)
+    .where(_SAME_REVISION)
+    .values(data=bindparam("new_data"), revision=bindparam("new_rev"))
+)
+_DELETE_IF = delete(DraftRow).where(_SAME_REVISION)
+
+
+class SqlEscalations(SqlRepository):
+    async def unit_cases_due(self, until: datetime, last_step: str, limit: int) -> list[DueCase]:
+        rows = (await self._run(_UNIT_CASES, _params(until, last_step, limit))).all()
+        return await self._cases(rows, "answer_deadline")
+
+    async def unacknowledged_due(
+        self, until: datetime, last_step: str, limit: int
+    ) -> list[DueCase]:
+        rows = (await self._run(_UNACKNOWLEDGED, _params(until, last_step, limit))).all()
+        return await self._cases(rows, "acknowledge_deadline")
+
+    async def _cases(self, rows: Sequence[Any], deadline: str) -> list[DueCase]:
+        fired: dict[int, set[str]] = defaultdict(set)
+        if rows:
+            due = {row.id: getattr(row, deadline) for row in rows}
+            for step in (await self._run(_FIRED, {"ids": list(due)})).all():
+                if step.deadline_at == due[step.report_id]:
+                    fired[step.report_id].add(step.step)
+        return [
+            DueCase(
+                _report(row, []), getattr(row, "assigned_at", None), frozenset(fired[row.id])
+            )
+            for row in rows
+        ]
+
+    async def record_step(
+        self, report_id: int, step: str, deadline_at: datetime, at: datetime
+    ) -> bool:
+        result = await self._run_dialect(_RECORD, {
+            "report_id": report_id, "step": step, "deadline_at": deadline_at, "at": at,
+        })
+        return bool(result.rowcount == 1)
+
+    async def stale_drafts(self, flow: str, before: datetime, limit: int) -> list[Draft]:
+        rows = await self._run(_STALE, {"flow": flow, "before": before, "limit": limit})
+        return [
+            Draft(
+                person_id=r.person_id, flow=r.flow, step=r.step, data=dict(r.data),
+                revision=r.revision, created_at=r.created_at, updated_at=r.updated_at,
+            )
+            for r in rows.all()
+        ]
+
+    async def save_draft_if(self, draft: Draft, revision: int) -> bool:
+        result = await self._run(_SAVE_IF, {
+            "pid": draft.person_id, "rev": revision, "new_data": draft.data,
+            "new_rev": draft.revision,
+        })
+        return bool(result.rowcount == 1)
+
+    async def delete_draft_if(self, person_id: int, revision: int) -> bool:
+        result = await self._run(_DELETE_IF, {"pid": person_id, "rev": revision})
+        return bool(result.rowcount == 1)
+
+
+def _params(until: datetime, last_step: str, limit: int) -> dict[str, Any]:
+    return {"until": until, "last_step": last_step, "limit": limit}
