@@ -61,13 +61,19 @@ def _units(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _lead(args: argparse.Namespace) -> bool:
+    if (args.head and args.role != "handler") or (args.leader and args.role != "board"):
+        raise CommandError("--head goes with --role handler, --leader with --role board")
+    return bool(args.head or args.leader)
+
+
 async def _invite(args: argparse.Namespace, settings: Settings, database: Database) -> int:
     org = load_org_config(settings.org_config)
     async with database.unit_of_work() as uow:
         try:
             invitations = await create_invitations(
                 uow, org, Role(args.role), args.unit, args.count, SystemClock().now(),
-                timedelta(days=args.days),
+                timedelta(days=args.days), lead=_lead(args),
             )
         except AdminError as error:
             raise CommandError(str(error)) from None

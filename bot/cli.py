@@ -33,6 +33,8 @@ def _parser() -> argparse.ArgumentParser:
     invite.add_argument("--unit", help="unit code (see: dlxh units list)")
     invite.add_argument("--count", type=int, default=1)
     invite.add_argument("--days", type=int, default=14, help="days before the codes expire")
+    invite.add_argument("--head", action="store_true", help="the unit's head (role handler)")
+    invite.add_argument("--leader", action="store_true", help="the board's leader (role board)")
     invite.add_argument("--json", action="store_true")
 
     reports = commands.add_parser("reports", help="stored reports")
