@@ -1,0 +1,146 @@
+"""The escalation ladder end to end: the real service, its scheduler and the fake Bot API, with a
+fixed clock moved forward instead of waiting. Every person gets each message exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.org_loader import load_org_config
+from bot.settings import Settings
+from domain.clock import FixedClock
+from domain.people import Role
+from handlers.admin import create_invitations
+from storage.database import Database
+from tests.e2e.harness import invitation, running, service_settings
+from tests.e2e.test_telegram_cases import answer_to, press_starting
+from tests.e2e.test_telegram_intake import file_report
+from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.telegram_users import FakeUser
+
+# Monday 30 Nov 2026 09:00 in Hà Nội; "as the rules say" gives a normal case 3 working days.
+MONDAY_9AM = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
+REMINDER = datetime(2026, 12, 2, 3, 52, 30, tzinfo=UTC)  # 75 % of 22.5 working hours
+DEADLINE = datetime(2026, 12, 3, 2, 0, tzinfo=UTC)  # Thursday 09:00
+BOARD_STEP = datetime(2026, 12, 4, 2, 0, tzinfo=UTC)  # Friday 09:00
+LEADER_STEP = datetime(2026, 12, 8, 2, 0, tzinfo=UTC)  # Tuesday 09:00
+PEOPLE = {"minh": 7102, "head": 7103, "tam": 7104, "hung": 7101, "leader": 7105, "lan": 7100}
+SETTLE = 1.5  # several sweeps (every 0.1 s) and dispatcher passes (every 1 s) after a step
+
+
+@pytest.fixture
+async def tg() -> FakeTelegram:
+    async with FakeTelegram() as server:
+        yield server  # type: ignore[misc]
+
+
+def ladder_settings(url: str, tmp_path: Path, tg: FakeTelegram) -> Settings:
+    return service_settings(url, tmp_path, tg).model_copy(update={"sweep_seconds": 0.1})
+
+
+async def lead_invitation(url: str, role: Role, unit: str | None) -> str:
+    database = Database.connect(url)
+    try:
+        async with database.unit_of_work() as uow:
+            [invite] = await create_invitations(
+                uow, load_org_config(), role, unit, 1, MONDAY_9AM, lead=True
+            )
+            await uow.commit()
+        return invite.code
+    finally:
+        await database.dispose()
+
+
+async def join(tg: FakeTelegram, name: str, code: str) -> FakeUser:
+    person = tg.user(id=PEOPLE[name], first_name=name.title())
+    await answer_to(person, person.send_text(f"/start {code}"), "Đăng ký thành công")
+    return person
+
+
+async def staff_joins(tg: FakeTelegram, url: str) -> FakeUser:
+    """Everyone but the reporter; returns the board officer."""
+    board = await join(tg, "hung", await invitation(url, Role.BOARD, None))
+    await join(tg, "minh", await invitation(url, Role.HANDLER, "bo-de"))
+    await join(tg, "head", await lead_invitation(url, Role.HANDLER, "bo-de"))
+    await join(tg, "tam", await invitation(url, Role.HANDLER, "gia-thuy"))
+    await join(tg, "leader", await lead_invitation(url, Role.BOARD, None))
+    return board
+
+
+async def assigned_case(tg: FakeTelegram, url: str, board: FakeUser) -> str:
+    lan = tg.user(id=PEOPLE["lan"], first_name="Lan")
+    done = await file_report(lan, await invitation(url))
+    code = next(w for w in done.split() if w.startswith("PA-")).rstrip(".")
+    await tg.wait_for(lambda: any("Giao xử lý" in str(m.buttons) for m in tg.sent(7101)))
+    await answer_to(board, board.press("📤 Giao xử lý"), "cho đơn vị nào")
+    await answer_to(board, board.press("✅ Phường Bồ Đề (đề xuất)"), "Hạn trả lời")
+    await answer_to(board, press_starting(board, "⏱️ Theo quy định"), "Đã giao")
+    return code
+
+
+STEP_TEXT = {
+    "reminder": "Nhắc việc: vụ việc {code}",
+    "deadline": "Đến hạn: vụ việc {code}",
+    "board": "Quá hạn: vụ việc {code}",
+    "leader": "Báo cáo lãnh đạo: vụ việc {code}",
+}
+
+
+def received(tg: FakeTelegram, code: str) -> dict[str, list[str]]:
+    """Which escalation messages each person got, in order."""
+    found: dict[str, list[str]] = {}
+    for name, chat in PEOPLE.items():
+        steps = [
+            step for text in tg.texts(chat) for step, marker in STEP_TEXT.items()
+            if marker.format(code=code) in text
+        ]
+        if steps:
+            found[name] = steps
+    return found
+
+
+async def move_to(tg: FakeTelegram, clock: FixedClock, moment: datetime, code: str,
+                  expected: dict[str, list[str]]) -> None:
+    clock.set(moment)
+    await tg.wait_for(lambda: received(tg, code) == expected, timeout=10,
+                      message=f"expected {expected}, got {received(tg, code)}")
+    await asyncio.sleep(SETTLE)  # later sweeps must not send anything again
+    assert received(tg, code) == expected
+
+
+async def test_a_whole_ladder_every_message_exactly_once(
+    tg: FakeTelegram, clean_database_url: str, tmp_path: Path
+) -> None:
+    url, clock = clean_database_url, FixedClock(MONDAY_9AM)
+    async with running(ladder_settings(url, tmp_path, tg), tg, clock):
+        code = await assigned_case(tg, url, await staff_joins(tg, url))
+        await move_to(tg, clock, REMINDER - timedelta(seconds=1), code, {})
+        expected = {"minh": ["reminder"]}
+        await move_to(tg, clock, REMINDER, code, expected)
+        expected = {"minh": ["reminder", "deadline"], "head": ["deadline"]}
+        await move_to(tg, clock, DEADLINE, code, expected)
+        await move_to(tg, clock, BOARD_STEP, code, {**expected, "hung": ["board"]})
+        expected |= {"hung": ["board"], "leader": ["leader"]}
+        await move_to(tg, clock, LEADER_STEP, code, expected)
+        await move_to(tg, clock, LEADER_STEP + timedelta(days=20), code, expected)
+    assert tg.texts(PEOPLE["tam"])[1:] == []  # the other unit heard nothing after joining
+    assert all("Lan" not in t for t in tg.texts(PEOPLE["minh"]) + tg.texts(PEOPLE["head"]))
+
+
+async def test_a_restart_after_two_days_down_fires_each_missed_step_once(
+    tg: FakeTelegram, clean_database_url: str, tmp_path: Path
+) -> None:
+    url, clock = clean_database_url, FixedClock(MONDAY_9AM)
+    settings = ladder_settings(url, tmp_path, tg)
+    async with running(settings, tg, clock):
+        code = await assigned_case(tg, url, await staff_joins(tg, url))
+        await move_to(tg, clock, REMINDER - timedelta(seconds=1), code, {})
+    clock.set(BOARD_STEP + timedelta(hours=5))  # down from Wednesday to Friday afternoon
+    async with running(settings, tg, clock):
+        expected = {
+            "minh": ["reminder", "deadline"], "head": ["deadline"], "hung": ["board"],
+        }
+        await move_to(tg, clock, clock.now(), code, expected)
