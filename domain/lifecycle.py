@@ -25,6 +25,9 @@ class Action(StrEnum):
     ASK_REASSIGN = "reassign"
     ACCEPT_ANSWER = "approve"
     SEND_BACK = "sendback"
+    REQUEST_EXTENSION = "extend"  # the unit asks for more time, with a reason
+    GRANT_EXTENSION = "grant"
+    REFUSE_EXTENSION = "refuse"
     CONFIRM_FIXED = "fixed"  # the reporter: really fixed
     REPORT_NOT_FIXED = "notfixed"  # the reporter: not yet
     NOT_SURE = "unsure"  # the reporter: does not know
@@ -64,6 +67,9 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(Action.ASK_REASSIGN, _UNIT_WORK, S.ACKNOWLEDGED, _HANDLER),
     Transition(Action.ACCEPT_ANSWER, frozenset({S.ANSWERED}), RESOLVED_STATUS, _BOARD),
     Transition(Action.SEND_BACK, frozenset({S.ANSWERED}), S.IN_PROGRESS, _BOARD),
+    Transition(Action.REQUEST_EXTENSION, _UNIT_WORK, None, _HANDLER),
+    Transition(Action.GRANT_EXTENSION, _UNIT_WORK, None, _BOARD),
+    Transition(Action.REFUSE_EXTENSION, _UNIT_WORK, None, _BOARD),
     # Only the case's own reporter (checked by the caller): `can_see` is for staff.
     Transition(Action.CONFIRM_FIXED, frozenset({S.VERIFYING}), S.CLOSED, _REPORTER),
     Transition(Action.REPORT_NOT_FIXED, frozenset({S.VERIFYING}), S.REOPENED, _REPORTER),

@@ -10,7 +10,11 @@ from handlers.context import Context
 from handlers.presenting import place_text, status_label
 
 BOARD_ACTIONS = (Action.ASSIGN, Action.HANDLE_DIRECTLY, Action.REJECT, Action.MARK_DUPLICATE)
-HANDLER_ACTIONS = (Action.ACCEPT_CASE, Action.NOTE_PROGRESS, Action.ANSWER, Action.ASK_REASSIGN)
+HANDLER_ACTIONS = (
+    Action.ACCEPT_CASE, Action.NOTE_PROGRESS, Action.ANSWER, Action.REQUEST_EXTENSION,
+    Action.ASK_REASSIGN,
+)
+EXTENSION_ACTIONS = (Action.GRANT_EXTENSION, Action.REFUSE_EXTENSION)
 REVIEW_ACTIONS = (Action.ACCEPT_ANSWER, Action.SEND_BACK)
 BOARD_DIRECT_ACTIONS = (Action.NOTE_PROGRESS, Action.ANSWER)
 
@@ -27,6 +31,9 @@ ACTION_COMMANDS: dict[str, Action] = {
     "chuyen": Action.ASK_REASSIGN,
     "chapnhan": Action.ACCEPT_ANSWER,
     "tralai": Action.SEND_BACK,
+    "giahan": Action.REQUEST_EXTENSION,
+    "chogiahan": Action.GRANT_EXTENSION,
+    "khonggiahan": Action.REFUSE_EXTENSION,
 }
 # The reporter's answers to "is it really fixed?".
 VERIFY_COMMANDS: dict[str, Action] = {

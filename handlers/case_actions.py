@@ -96,7 +96,9 @@ def _change(
         status=target,
         acknowledged_at=ctx.now if acknowledging else None,
         assigned_unit_code=details.unit_code if action is Action.ASSIGN else None,
-        answer_deadline=details.deadline if action is Action.ASSIGN else None,
+        answer_deadline=(
+            details.deadline if action in (Action.ASSIGN, Action.GRANT_EXTENSION) else None
+        ),
         board_direct=True if action is Action.HANDLE_DIRECTLY else None,
         duplicate_of=details.duplicate_of if action is Action.MARK_DUPLICATE else None,
         resolved_at=ctx.now if resolved else None,

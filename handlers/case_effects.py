@@ -19,6 +19,7 @@ from domain.reports import (
     StoredMedia,
 )
 from handlers.cards import (
+    EXTENSION_ACTIONS,
     HANDLER_ACTIONS,
     REVIEW_ACTIONS,
     action_buttons,
@@ -191,6 +192,29 @@ async def latest_answer(ctx: Context, report: Report) -> ReportEvent | None:
     return answers[-1] if answers else None
 
 
+async def _extension_asked(ctx: Context, report: Report, d: Details) -> None:
+    heading = ctx.t("extension.heading.asked", unit=ctx.unit_label(ctx.person.unit_code),
+                    reason=d.note)
+    for officer in await ctx.uow.people.with_role(Role.BOARD):
+        card = await board_card(ctx, report, officer)
+        buttons = action_buttons(ctx, report, EXTENSION_ACTIONS, Role.BOARD, officer.unit_code)
+        await ctx.notify(officer.id, Reply(f"{heading}\n{card.text}", buttons))
+    _confirm(ctx, report, "extension.done.asked")
+
+
+async def _extension_granted(ctx: Context, report: Report, d: Details) -> None:
+    deadline = ctx.local_time(report.answer_deadline) if report.answer_deadline else "—"
+    await _tell_unit(ctx, report, ctx.t("extension.heading.granted", deadline=deadline))
+    await ctx.notify(report.reporter_id, Reply(ctx.t(
+        "extension.tell_reporter", code=report.code, deadline=deadline)))
+    _confirm(ctx, report, "extension.done.granted", deadline=deadline)
+
+
+async def _extension_refused(ctx: Context, report: Report, d: Details) -> None:
+    await _tell_unit(ctx, report, ctx.t("extension.heading.refused", reason=d.note))
+    _confirm(ctx, report, "extension.done.refused")
+
+
 EFFECTS: dict[Action, Callable[[Context, Report, Details], Awaitable[None]]] = {
     Action.ASSIGN: _assigned,
     Action.HANDLE_DIRECTLY: _direct,
@@ -205,4 +229,7 @@ EFFECTS: dict[Action, Callable[[Context, Report, Details], Awaitable[None]]] = {
     Action.CONFIRM_FIXED: _verified,
     Action.REPORT_NOT_FIXED: _not_fixed,
     Action.NOT_SURE: _not_sure,
+    Action.REQUEST_EXTENSION: _extension_asked,
+    Action.GRANT_EXTENSION: _extension_granted,
+    Action.REFUSE_EXTENSION: _extension_refused,
 }

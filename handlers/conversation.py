@@ -8,6 +8,7 @@ from domain.people import REPORTING_ROLES
 from domain.ports import Draft
 from handlers.cards import ACTION_COMMANDS, VERIFY_COMMANDS, VERIFY_PREFIX
 from handlers.context import Context
+from handlers.extension_flows import EXTENSION_FLOWS
 from handlers.intake import FLOW, INTAKE
 from handlers.linking import NOTIFY_PREFIX, choose_notify_channel, link
 from handlers.menu import (
@@ -212,7 +213,7 @@ _COMMANDS: dict[str, Command] = {
 }
 
 # Conversations other than the intake, by the flow name their drafts carry.
-OTHER_FLOWS = {**FLOWS, NOT_FIXED.flow: NOT_FIXED}
+OTHER_FLOWS = {**FLOWS, **EXTENSION_FLOWS, NOT_FIXED.flow: NOT_FIXED}
 
 _STAFF_MENU: dict[str, Command] = {
     MENU_NEW: new_reports,

@@ -15,6 +15,7 @@ from handlers.cards import board_card, handler_card, timeline_text
 from handlers.case_actions import check, perform, visible_case
 from handlers.case_effects import Details
 from handlers.context import Context
+from handlers.extension_flows import EXTENSION_FLOWS
 from handlers.menu import show_menu
 from handlers.staff_flows import FLOWS, suggested_unit
 
@@ -26,6 +27,9 @@ FLOW_OF: Final = {
     Action.ANSWER: "answer",
     Action.ASK_REASSIGN: "reassign",
     Action.SEND_BACK: "sendback",
+    Action.REQUEST_EXTENSION: "extend",
+    Action.GRANT_EXTENSION: "grant",
+    Action.REFUSE_EXTENSION: "refuse",
 }
 NEW_STATUSES: Final = frozenset(
     {ReportStatus.SUBMITTED, ReportStatus.ACKNOWLEDGED, ReportStatus.REOPENED}
@@ -71,12 +75,13 @@ def act_by_command(action: Action) -> Callable[[Context, str], Awaitable[None]]:
 
 
 async def _start_flow(ctx: Context, report: Report, flow_name: str) -> None:
-    flow = FLOWS[flow_name]
+    flow = FLOWS.get(flow_name) or EXTENSION_FLOWS[flow_name]
     data = {
         "case": report.code,
         "category": report.category_code,
         "urgency": report.urgency.value,
         "suggested": suggested_unit(ctx, report.category_code, report.ward_code),
+        "deadline": report.answer_deadline.isoformat() if report.answer_deadline else None,
     }
     draft = Draft(ctx.person.id, flow.flow, next(iter(flow.steps)), data, 0, ctx.now, ctx.now)
     await flow.goto(ctx, draft, draft.step)

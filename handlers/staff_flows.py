@@ -100,7 +100,7 @@ async def save_deadline(ctx: Context, draft: Draft, answer: Answer) -> str:
     elif answer.choice:
         deadline = ctx.services.calendar.add_working_days(ctx.now, int(answer.choice[1:]))
     else:
-        deadline = _typed_date(ctx, answer.text or "")
+        deadline = typed_date(ctx, answer.text or "")
     details = Details(
         unit_code=str(draft.data["unit"]),
         deadline=deadline,
@@ -109,7 +109,7 @@ async def save_deadline(ctx: Context, draft: Draft, answer: Answer) -> str:
     return await _finish(ctx, draft, Action.ASSIGN, details)
 
 
-def _typed_date(ctx: Context, text: str) -> datetime:
+def typed_date(ctx: Context, text: str) -> datetime:
     """'25/12' or '25/12/2026': the end of that working day, which must be in the future."""
     tz = ZoneInfo(ctx.org.working_time.timezone)
     parts = text.strip().replace("-", "/").replace(".", "/").split("/")

@@ -345,3 +345,30 @@ async def test_only_the_reporter_answers_the_verification(
     again = await people["lan"].press_payload("v:notfixed:PA-2026-000001")
     assert "đã được xử lý trước đó" in again[-1].text
     assert store.state.drafts.get(1) is None
+
+
+async def test_a_unit_asks_for_more_time_and_the_board_grants_it(
+    store: MemoryStore, people: dict[str, Person]
+) -> None:
+    lan, board, handler = people["lan"], people["board"], people["handler"]
+    await file_report(lan)
+    await board.press_payload("c:assign:PA-2026-000001")
+    await board.press("(đề xuất)")
+    await board.press("Theo quy định")
+    [report] = store.state.reports.values()
+    first_deadline = report.answer_deadline
+    assert first_deadline is not None
+    await handler.press("Xin gia hạn")
+    await handler.say("Chờ kết quả đo đạc")
+    asked = [r for r in board._new_replies() if "xin gia hạn" in r.text]
+    assert asked and "Chờ kết quả đo đạc" in asked[-1].text
+    board.last = asked
+    await board.press("Đồng ý gia hạn")
+    done = await board.press("Thêm 5 ngày làm việc")
+    assert "Đã gia hạn PA-2026-000001" in done[-1].text
+    [report] = store.state.reports.values()
+    assert report.answer_deadline is not None and report.answer_deadline > first_deadline
+    assert any("được gia hạn" in r.text for r in lan._new_replies())
+    assert any("đồng ý gia hạn" in r.text for r in handler._new_replies())
+    refused = await handler.press_payload("c:grant:PA-2026-000001")  # not for a handler
+    assert "không có quyền" in refused[-1].text
