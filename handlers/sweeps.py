@@ -13,8 +13,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from domain.messages import OutboxItem
-from domain.people import Person, Role
+from domain.messages import OutboxItem, Reply
+from domain.people import ChannelIdentity, Person, Role
 from domain.ports import DueCase, UnitOfWork, UnitOfWorkFactory
 from domain.reports import ReportEvent
 from handlers.cards import board_card, handler_card
@@ -32,6 +32,8 @@ from handlers.sweeps_ladder import (
     due_rungs,
     unit_ladder,
 )
+
+_MAX_LADDERS = 200_000
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,8 @@ class Sweeper:
         self._services = services
         self.settings = settings or SweepSettings()
         self._on_commit = on_commit
+        # Ladders depend only on (deadline, assignment) and the fixed config: computed once.
+        self._ladders: dict[tuple[str, datetime, datetime | None], list[Rung]] = {}
 
     async def run_once(self) -> SweepResult:
         """One sweep at the clock's current moment (read afresh on every run)."""
@@ -90,7 +94,6 @@ class Sweeper:
         return DraftRules(s.draft_remind_after, s.draft_discard_after, s.max_cases)
 
     async def _due_work(self, now: datetime) -> list[_Work]:
-        rules, calendar = self._services.org.deadlines, self._services.calendar
         limit = self.settings.max_cases
         async with self._uow_factory() as uow:
             until = now + self.settings.reminder_lookahead
@@ -100,13 +103,26 @@ class Sweeper:
         for case in unit:
             deadline = case.report.answer_deadline
             assert deadline is not None
-            ladder = unit_ladder(deadline, case.assigned_at, rules, calendar)
+            ladder = self._ladder("unit", deadline, case.assigned_at)
             work.append(_Work(case, deadline, due_rungs(ladder, case.fired, now)))
         for case in unacknowledged:
             deadline = case.report.acknowledge_deadline
-            ladder = ack_ladder(deadline, rules, calendar)
+            ladder = self._ladder("ack", deadline, None)
             work.append(_Work(case, deadline, due_rungs(ladder, case.fired, now)))
         return [w for w in work if w.rungs]
+
+    def _ladder(self, kind: str, deadline: datetime, assigned_at: datetime | None) -> list[Rung]:
+        key = (kind, deadline, assigned_at)
+        found = self._ladders.get(key)
+        if found is None:
+            if len(self._ladders) >= _MAX_LADDERS:
+                self._ladders.clear()
+            rules, calendar = self._services.org.deadlines, self._services.calendar
+            found = self._ladders[key] = (
+                unit_ladder(deadline, assigned_at, rules, calendar) if kind == "unit"
+                else ack_ladder(deadline, rules, calendar)
+            )
+        return found
 
     async def _escalate(self, work: list[_Work], now: datetime, result: SweepResult) -> None:
         size = self.settings.batch_size
@@ -130,6 +146,16 @@ class _Audiences:
     def __init__(self, uow: UnitOfWork) -> None:
         self._uow = uow
         self._cache: dict[tuple[Role, str | None], list[Person]] = {}
+        self._chats: dict[int, list[ChannelIdentity]] = {}
+
+    async def notify(self, ctx: Context, person: Person, reply: Reply) -> None:
+        """As `Context.notify` (the chosen channel, else every chat), identities read once."""
+        if person.id not in self._chats:
+            self._chats[person.id] = await self._uow.people.identities(person.id)
+        identities = self._chats[person.id]
+        preferred = [i for i in identities if i.channel == person.notify_channel]
+        for identity in preferred or identities:
+            ctx.send_to(identity.channel, identity.chat_id, reply)
 
     async def _with_role(self, role: Role, unit: str | None) -> list[Person]:
         key = (role, unit)
@@ -165,10 +191,10 @@ async def _take(ctx: Context, audiences: _Audiences, work: _Work, rung: Rung) ->
     )
     for person in await audiences.of(AUDIENCE[rung.step], report.assigned_unit_code):
         if person.role is Role.HANDLER:
-            await ctx.notify(person.id, handler_card(ctx, report, person, heading))
+            await audiences.notify(ctx, person, handler_card(ctx, report, person, heading))
         else:
             card = await board_card(ctx, report, person)
-            await ctx.notify(person.id, replace(card, text=f"{heading}\n{card.text}"))
+            await audiences.notify(ctx, person, replace(card, text=f"{heading}\n{card.text}"))
     return True
 
 

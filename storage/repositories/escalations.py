@@ -66,12 +66,20 @@ def _due(deadline: Any, condition: ColumnElement[bool], assigned: bool) -> Selec
 
 # The conditions repeat the partial indexes' WHERE clauses word for word, so that SQLite's
 # planner (which proves implication only for identical terms) uses them.
+# Literal statuses (a bound `IN (?, ?)` would not prove the index's condition on SQLite).
 _UNIT_CASES = _due(
-    ReportRow.answer_deadline, ReportRow.status.in_(UNIT_WORK_STATUSES), assigned=True
+    ReportRow.answer_deadline,
+    ReportRow.status.in_(bindparam("unit_statuses", UNIT_WORK_STATUSES, literal_execute=True)),
+    assigned=True,
 )
 _UNACKNOWLEDGED = _due(
     ReportRow.acknowledge_deadline,
-    and_(ReportRow.status.in_(UNACKNOWLEDGED_STATUSES), ReportRow.acknowledged_at.is_(None)),
+    and_(
+        ReportRow.status.in_(
+            bindparam("new_statuses", UNACKNOWLEDGED_STATUSES, literal_execute=True)
+        ),
+        ReportRow.acknowledged_at.is_(None),
+    ),
     assigned=False,
 )
 _FIRED = select(

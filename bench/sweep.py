@@ -1,0 +1,221 @@
+"""Sweep benchmark: 1,000,000 stored reports, 1,000 of them due, the time of one sweep.
+
+``python -m bench.sweep [--db sqlite|postgres] [--reports 1000000] [--due 1000]``
+
+Fills a fresh, migrated database (a SQLite file in a temporary directory, or a database
+``dlxh_bench_<random>`` on the PostgreSQL server of ``--postgres-url``, dropped at the end) with
+multi-row inserts in chunks (SQLAlchemy "insertmanyvalues"): ``--reports`` reports of which
+``--due`` are open and due (90 % assigned with the answer deadline just passed: the reminder and
+the deadline step are due; 10 % never acknowledged, past their acknowledge deadline), ``--due``
+more are assigned and within the reminder look-ahead but not yet due, and all others closed.
+Staff: 14 wards with 2 handlers and a head each, 3 board officers and a leader.
+
+It then times, each on the clock's "now":
+
+- ``first sweep``: the sweep that takes the due steps (events, step rows, outbox rows written);
+- ``steady sweep``: the next sweep, with nothing left to do (what a sweep costs every minute);
+- ``due reads``: the two index reads alone.
+
+It prints the figures; it never fails on a target (≤ 100 ms for a sweep). See docs/escalation.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+import statistics
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import insert, text
+from sqlalchemy.engine import make_url
+
+from domain.calendar import WorkingCalendar
+from domain.clock import FixedClock
+from domain.org import OrgConfig, Unit, UnitKind
+from handlers.context import Services
+from handlers.i18n import Catalog
+from handlers.sweeps import Sweeper
+from storage.database import Database
+from storage.migrate import upgrade_to_head
+from storage.models import ChannelIdentityRow, PersonRow, ReportEventRow, ReportRow
+
+NOW = datetime(2026, 12, 2, 3, 0, tzinfo=UTC)  # Wednesday 10:00 in Hà Nội
+DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+CHUNK = 2_000  # rows per statement stay under PostgreSQL's 32,767 parameters
+WARDS = tuple(f"w{n:02d}" for n in range(14))
+H, D = timedelta(hours=1), timedelta(days=1)
+
+
+def org() -> OrgConfig:
+    wards = [Unit(code, f"Phường {code}", UnitKind.WARD) for code in WARDS]
+    units = (Unit("btg", "Ban Tuyên giáo", UnitKind.BOARD), *wards)
+    return OrgConfig("bench", units, ())
+
+
+def people() -> Iterator[dict[str, Any]]:
+    staff = [("collaborator", "w00", False)]
+    for ward in WARDS:
+        staff += [("handler", ward, False), ("handler", ward, False), ("handler", ward, True)]
+    staff += [("board", "btg", False)] * 3 + [("board", "btg", True)]
+    for n, (role, unit, lead) in enumerate(staff, start=1):
+        yield {"id": n, "display_name": f"P{n}", "role": role, "unit_code": unit,
+               "created_at": NOW - 400 * D, "notify_channel": None, "lead": lead}
+
+
+def report(n: int, kind: str) -> dict[str, Any]:
+    created = NOW - 300 * D + n * timedelta(seconds=20)
+    row: dict[str, Any] = {
+        "id": n, "code": f"PA-B-{n:07d}", "reporter_id": 1, "category_code": "khac",
+        "ward_code": WARDS[n % 14], "address": None, "latitude": None, "longitude": None,
+        "description": "bench", "urgency": "normal", "status": "closed",
+        "created_at": created, "acknowledge_deadline": created + 8 * H, "channel": "telegram",
+        "acknowledged_at": created + H, "assigned_unit_code": WARDS[n % 14],
+        "answer_deadline": created + 3 * D, "board_direct": False, "duplicate_of": None,
+        "resolved_at": created + 2 * D,
+    }
+    if kind == "closed":
+        return row
+    row["resolved_at"] = None
+    if kind == "unacknowledged":
+        return row | {"status": "submitted", "created_at": NOW - 2 * D,
+                      "acknowledge_deadline": NOW - H, "acknowledged_at": None,
+                      "assigned_unit_code": None, "answer_deadline": None}
+    deadline = NOW - timedelta(minutes=n % 120) if kind == "due" else NOW + 3 * D
+    return row | {"status": "assigned", "created_at": NOW - 5 * D, "answer_deadline": deadline}
+
+
+def kinds(count: int, due: int) -> Iterator[tuple[int, str]]:
+    stride = count // (2 * due)
+    for n in range(1, count + 1):
+        if n % stride or n // stride > 2 * due:
+            yield n, "closed"
+        elif (n // stride) % 2:
+            yield n, "open"  # open, within the look-ahead, nothing due yet
+        else:
+            yield n, "unacknowledged" if (n // stride) % 20 == 0 else "due"
+
+
+async def fill(database: Database, count: int, due: int) -> None:
+    async with database.engine.begin() as connection:
+        staff = list(people())
+        await connection.execute(insert(PersonRow), staff)
+        await connection.execute(insert(ChannelIdentityRow), [
+            {"channel": "telegram", "external_id": str(p["id"]), "chat_id": str(p["id"]),
+             "person_id": p["id"]} for p in staff
+        ])
+    batch: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
+    for n, kind in kinds(count, due):
+        row = report(n, kind)
+        batch.append(row)
+        if row["status"] == "assigned":
+            events.append({"report_id": n, "at": NOW - 4 * D, "actor_id": None,
+                           "actor_role": "board", "from_status": "submitted",
+                           "to_status": "assigned", "note": "", "evidence": []})
+        if len(batch) >= 50 * CHUNK:
+            await _insert(database, batch, events)
+            batch, events = [], []
+    await _insert(database, batch, events)
+    async with database.engine.begin() as connection:
+        await connection.execute(text("ANALYZE"))
+
+
+async def _insert(database: Database, reports: list[dict[str, Any]],
+                  events: list[dict[str, Any]]) -> None:
+    async with database.engine.begin() as connection:
+        for start in range(0, len(reports), CHUNK):
+            await connection.execute(insert(ReportRow), reports[start:start + CHUNK])
+        for start in range(0, len(events), CHUNK):
+            await connection.execute(insert(ReportEventRow), events[start:start + CHUNK])
+
+
+async def timed_sweep(sweeper: Sweeper) -> tuple[float, int]:
+    began = time.perf_counter()
+    result = await sweeper.run_once()
+    return (time.perf_counter() - began) * 1000, len(result.steps)
+
+
+async def timed_reads(database: Database) -> float:
+    began = time.perf_counter()
+    async with database.unit_of_work() as uow:
+        await uow.escalations.unit_cases_due(NOW + 14 * D, "leader", 5000)
+        await uow.escalations.unacknowledged_due(NOW, "ack_leader", 5000)
+    return (time.perf_counter() - began) * 1000
+
+
+async def measure(url: str, args: argparse.Namespace) -> None:
+    await upgrade_to_head(url)
+    database = Database.connect(url)
+    try:
+        began = time.perf_counter()
+        await fill(database, args.reports, args.due)
+        print(f"filled {args.reports:,} reports in {time.perf_counter() - began:.1f} s")
+        config = org()
+        services = Services(config, WorkingCalendar(config.working_time), FixedClock(NOW),
+                            Catalog("vi"))
+        sweeper = Sweeper(database.unit_of_work, services)
+        first, steps = await timed_sweep(sweeper)
+        print(f"first sweep: {first:.0f} ms ({steps:,} steps taken)")
+        steady = [await timed_sweep(sweeper) for _ in range(args.repeat)]
+        assert all(taken == 0 for _, taken in steady), "a step was taken twice"
+        times = [ms for ms, _ in steady]
+        print(f"steady sweep: best {min(times):.1f} ms, median {statistics.median(times):.1f} ms")
+        reads = [await timed_reads(database) for _ in range(args.repeat)]
+        print(f"due reads: best {min(reads):.1f} ms, median {statistics.median(reads):.1f} ms")
+    finally:
+        await database.dispose()
+
+
+async def run(args: argparse.Namespace) -> None:
+    print(f"--db {args.db}: {args.reports:,} reports, {args.due:,} due")
+    if args.db == "sqlite":
+        with tempfile.TemporaryDirectory() as workdir:
+            await measure(f"sqlite+aiosqlite:///{Path(workdir) / 'bench.db'}", args)
+        return
+    server = make_url(args.postgres_url)
+    if server.host not in (None, "127.0.0.1", "localhost"):
+        raise SystemExit("--postgres-url must name a local server")
+    name = f"dlxh_bench_{secrets.token_hex(4)}"
+    await _on_server(args.postgres_url, f'CREATE DATABASE "{name}"')
+    try:
+        await measure(server.set(database=name).render_as_string(hide_password=False), args)
+    finally:
+        await _on_server(args.postgres_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def _on_server(url: str, statement: str) -> None:
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.sweep", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--postgres-url", default=os.environ.get(
+        "TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL))
+    parser.add_argument("--reports", type=int, default=1_000_000)
+    parser.add_argument("--due", type=int, default=1_000)
+    parser.add_argument("--repeat", type=int, default=5)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    asyncio.run(run(parse_args(argv)))
+
+
+if __name__ == "__main__":
+    main()
