@@ -9,13 +9,21 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import replace
 
-from domain.messages import OutboxItem, Priority
+from domain.messages import OutboxItem, Priority, Reply
 from domain.people import Person, Role
 from domain.ports import UnitOfWork, UnitOfWorkFactory
 from handlers.context import Context, Services
 from handlers.conversation import route
 from handlers.types import Incoming
+
+
+def outbox_parts(reply: Reply) -> list[Reply]:
+    """Photos and text as separate outbox rows: a retry of the text never resends the photos."""
+    if not reply.photos or not reply.text:
+        return [reply]
+    return [Reply(text="", photos=reply.photos), replace(reply, photos=())]
 
 
 class ChatLocks:
@@ -68,13 +76,15 @@ class ConversationService:
             await route(ctx)
             queued = [
                 await uow.outbox.add(
-                    incoming.channel, incoming.chat_id, reply, now, Priority.CONVERSATION
+                    incoming.channel, incoming.chat_id, part, now, Priority.CONVERSATION
                 )
                 for reply in ctx.replies
+                for part in outbox_parts(reply)
             ]
             queued += [
-                await uow.outbox.add(o.channel, o.chat_id, o.reply, now, o.priority)
+                await uow.outbox.add(o.channel, o.chat_id, part, now, o.priority)
                 for o in ctx.outgoing
+                for part in outbox_parts(o.reply)
             ]
             await uow.commit()
         self._on_commit(queued)

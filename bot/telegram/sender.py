@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -22,6 +23,7 @@ from domain.ports import MediaStore
 from handlers.text import split_text
 
 TEXT_LIMIT = 4096
+log = logging.getLogger(__name__)
 ALBUM_LIMIT = 10
 
 
@@ -37,6 +39,8 @@ class TelegramSender:
     async def _send(self, chat_id: int, reply: Reply) -> None:
         if reply.photos:
             await self._send_photos(chat_id, reply.photos)
+        if not reply.text:
+            return
         markup: Any = (
             location_keyboard(reply, self._share_label)
             if reply.request_location
@@ -48,7 +52,13 @@ class TelegramSender:
             await self._bot.send_message(chat_id, piece, reply_markup=markup if last else None)
 
     async def _send_photos(self, chat_id: int, photos: tuple[str, ...]) -> None:
-        files = [BufferedInputFile(self._media.read(sha), f"{sha[:16]}.jpg") for sha in photos]
+        files = [
+            BufferedInputFile(self._media.read(sha), f"{sha[:16]}.jpg")
+            for sha in photos
+            if self._present(sha)
+        ]
+        if not files:
+            return
         if len(files) == 1:
             await self._bot.send_photo(chat_id, files[0])
             return
@@ -58,6 +68,17 @@ class TelegramSender:
                 await self._bot.send_photo(chat_id, group[0])
             else:
                 await self._bot.send_media_group(chat_id, [InputMediaPhoto(media=f) for f in group])
+
+
+    def _present(self, sha: str) -> bool:
+        """A photo missing from the media store is left out (logged); the message still goes."""
+        try:
+            present: bool = self._media.path(sha).exists()
+        except ValueError:
+            present = False
+        if not present:
+            log.warning("photo %s is not in the media store; sending without it", sha[:12])
+        return present
 
 
 async def _classified(call: Callable[[], Awaitable[None]]) -> None:

@@ -152,3 +152,23 @@ async def test_forged_buttons_and_the_assign_race(
     assert sum("đã được xử lý trước đó" in t for t in outcome) == 1
     case = await case_json(url, code)
     assert [e["to"] for e in case["timeline"]] == ["submitted", "assigned"]
+
+
+async def test_a_failed_card_text_is_retried_without_resending_its_photos(
+    tg: FakeTelegram, clean_database_url: str, tmp_path: Path
+) -> None:
+    url = clean_database_url
+    settings = service_settings(url, tmp_path, tg, "webhook")
+    async with running(settings, tg):
+        await joined(tg, url, 7201, "Hùng", Role.BOARD, None)
+        lan = tg.user(id=7200, first_name="Lan")
+        # The board's card: its photos go through, its text fails once.
+        tg.fail_next("sendMessage", status=502, times=1, chat_id=7201)
+        await file_report(lan, await invitation(url))
+        await tg.wait_for(
+            lambda: any("Giao xử lý" in str(m.buttons) for m in tg.sent(7201)), timeout=15
+        )
+    albums = [c for c in tg.calls("sendMediaGroup") if c.get("chat_id") == 7201]
+    assert len(albums) == 1  # the report's two photos reached the board once
+    cards = [m for m in tg.sent(7201) if "Giao xử lý" in str(m.buttons)]
+    assert len(cards) == 1

@@ -153,6 +153,7 @@ class _Fault:
     retry_after: int | None
     description: str
     remaining: int
+    chat_id: int | None = None  # only calls for this chat, if given
 
 
 @dataclass
@@ -315,8 +316,10 @@ class FakeTelegram:
 
     # ---- fault injection -------------------------------------------------------------------
     def fail_next(self, method: str, status: int = 429, retry_after: int | None = 2,
-                  times: int = 1, description: str | None = None) -> None:
-        """Answer the next ``times`` calls of ``method`` ("*" for any) with an error."""
+                  times: int = 1, description: str | None = None,
+                  chat_id: int | None = None) -> None:
+        """Answer the next ``times`` calls of ``method`` ("*" for any; only those for
+        ``chat_id`` if given) with an error."""
         if description is None:
             description = {
                 429: f"Too Many Requests: retry after {retry_after}",
@@ -324,7 +327,7 @@ class FakeTelegram:
                 400: "Bad Request: injected failure",
                 502: "Bad Gateway",
             }.get(status, "Internal Server Error")
-        fault = _Fault(status, retry_after if status == 429 else None, description, times)
+        fault = _Fault(status, retry_after if status == 429 else None, description, times, chat_id)
         self._faults.setdefault(method.lower(), deque()).append(fault)
 
     def block(self, chat_id: int) -> None:
@@ -515,7 +518,7 @@ class FakeTelegram:
     def _check_faults(self, method: str, params: Params) -> None:
         for key in (method.lower(), "*"):
             queue = self._faults.get(key)
-            if queue:
+            if queue and queue[0].chat_id in (None, params.get("chat_id")):
                 fault = queue[0]
                 fault.remaining -= 1
                 if fault.remaining <= 0:

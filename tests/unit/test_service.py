@@ -1,0 +1,18 @@
+"""How replies become outbox rows."""
+
+from __future__ import annotations
+
+from domain.messages import Choice, Reply
+from handlers.service import outbox_parts
+
+
+def test_photos_and_text_become_two_rows_so_a_retry_never_resends_photos() -> None:
+    card = Reply("PA-2026-000001", (Choice("c:assign:PA-2026-000001", "Giao"),), photos=("a", "b"))
+    photos, text = outbox_parts(card)
+    assert (photos.text, photos.photos, photos.choices) == ("", ("a", "b"), ())
+    assert (text.text, text.photos, text.choices) == (card.text, (), card.choices)
+
+
+def test_a_reply_with_only_text_or_only_photos_stays_one_row() -> None:
+    assert outbox_parts(Reply("xin chào")) == [Reply("xin chào")]
+    assert outbox_parts(Reply("", photos=("a",))) == [Reply("", photos=("a",))]
