@@ -128,6 +128,11 @@ class DeadlinesModel(_Model):
     normal_working_days: PositiveInt = _DEADLINES.normal_working_days
     complex_working_days: PositiveInt = _DEADLINES.complex_working_days
     verification_working_days: PositiveInt = _DEADLINES.verification_working_days
+    verification_answer_working_days: PositiveInt = _DEADLINES.verification_answer_working_days
+    reminder_fraction: float = Field(_DEADLINES.reminder_fraction, gt=0, lt=1)
+    board_after_working_days: PositiveInt = _DEADLINES.board_after_working_days
+    leader_after_working_days: PositiveInt = _DEADLINES.leader_after_working_days
+    ack_leader_after_working_days: PositiveInt = _DEADLINES.ack_leader_after_working_days
 
 
 class PeriodModel(_Model):

@@ -32,6 +32,7 @@ from handlers.sweeps_ladder import (
     due_rungs,
     unit_ladder,
 )
+from handlers.sweeps_verification import close_unverified
 
 _MAX_LADDERS = 200_000
 
@@ -52,6 +53,7 @@ class SweepResult:
     drafts_reminded: int = 0
     drafts_discarded: int = 0
     queued: int = 0
+    unverified_closed: list[str] = field(default_factory=list)  # case codes
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,12 @@ class Sweeper:
             self._uow_factory, self._services, now, self._draft_rules()
         )
         result.drafts_reminded, result.drafts_discarded = reminded, discarded
+        result.queued += len(queued)
+        self._on_commit(queued)
+        closed, queued = await close_unverified(
+            self._uow_factory, self._services, now, self.settings.max_cases
+        )
+        result.unverified_closed = closed
         result.queued += len(queued)
         self._on_commit(queued)
         return result

@@ -8,6 +8,7 @@ from domain.messages import OutboxItem
 from domain.people import Person, Role
 from domain.ports import UnitOfWork
 from handlers.context import Context, Services
+from handlers.service import outbox_parts
 from handlers.types import Incoming, Kind
 
 _SWEEP_INCOMING = Incoming(
@@ -24,6 +25,7 @@ def system_context(uow: UnitOfWork, services: Services, now: datetime) -> Contex
 async def queue(ctx: Context) -> list[OutboxItem]:
     """Write what the context collected as outbox rows (in its transaction)."""
     return [
-        await ctx.uow.outbox.add(o.channel, o.chat_id, o.reply, ctx.now, o.priority)
+        await ctx.uow.outbox.add(o.channel, o.chat_id, part, ctx.now, o.priority)
         for o in ctx.outgoing
+        for part in outbox_parts(o.reply)
     ]

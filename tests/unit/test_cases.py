@@ -374,3 +374,24 @@ async def test_a_unit_asks_for_more_time_and_the_board_grants_it(
     assert any("đồng ý gia hạn" in r.text for r in handler._new_replies())
     refused = await handler.press_payload("c:grant:PA-2026-000001")  # not for a handler
     assert "không có quyền" in refused[-1].text
+
+
+async def test_silence_closes_the_case_as_not_verified(
+    store: MemoryStore, clock: FixedClock, people: dict[str, Person]
+) -> None:
+    from datetime import timedelta
+
+    from handlers.sweeps import Sweeper
+    from tests.conversation_harness import services
+
+    await _to_verification(people)
+    sweeper = Sweeper(store, services(clock))
+    clock.set(clock.now() + timedelta(days=3))  # Thursday: still within 5 working days
+    assert (await sweeper.run_once()).unverified_closed == []
+    clock.set(clock.now() + timedelta(days=5))  # the next Friday: past them
+    assert (await sweeper.run_once()).unverified_closed == ["PA-2026-000001"]
+    assert (await sweeper.run_once()).unverified_closed == []  # once
+    [report] = store.state.reports.values()
+    assert report.status is ReportStatus.CLOSED and store.state.events[-1].note == "not_verified"
+    told = [i.reply.text for i in store.state.outbox.values() if i.chat_id == "u-Lan"]
+    assert any("chưa nhận được xác nhận" in t for t in told)

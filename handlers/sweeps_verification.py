@@ -1,0 +1,46 @@
+"""Cases whose reporter never answered "is it really fixed?" close as not verified."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from domain.lifecycle import NOTE_NOT_VERIFIED
+from domain.messages import OutboxItem, Reply
+from domain.ports import UnitOfWorkFactory
+from domain.reports import CaseUpdate, ReportEvent, ReportStatus
+from handlers.context import Context, Services
+from handlers.sweeps_context import queue, system_context
+
+
+async def close_unverified(
+    uow_factory: UnitOfWorkFactory, services: Services, now: datetime, limit: int
+) -> tuple[list[str], list[OutboxItem]]:
+    """(codes closed, queued messages), in one committed transaction."""
+    wait = services.org.deadlines.verification_answer_working_days
+    async with uow_factory() as uow:
+        ctx = system_context(uow, services, now)
+        closed = []
+        for report in (await uow.reports.with_status({ReportStatus.VERIFYING}))[:limit]:
+            accepted = report.resolved_at
+            if report.id is None or accepted is None:
+                continue
+            if services.calendar.add_working_days(accepted, wait) > now:
+                continue
+            if await _close(ctx, report.id, report.reporter_id, report.code):
+                closed.append(report.code)
+        queued = await queue(ctx)
+        await uow.commit()
+    return closed, queued
+
+
+async def _close(ctx: Context, report_id: int, reporter_id: int, code: str) -> bool:
+    change = CaseUpdate(ReportStatus.CLOSED)
+    if not await ctx.uow.reports.update_if(report_id, ReportStatus.VERIFYING, change):
+        return False  # she answered in the meantime
+    await ctx.uow.reports.add_event(ReportEvent(
+        report_id=report_id, at=ctx.now, actor_id=None, actor_role=None,
+        from_status=ReportStatus.VERIFYING, to_status=ReportStatus.CLOSED,
+        note=NOTE_NOT_VERIFIED,
+    ))
+    await ctx.notify(reporter_id, Reply(ctx.t("verify.closed_unanswered", code=code)))
+    return True
