@@ -150,6 +150,12 @@ def timeline_text(ctx: Context, events: list[ReportEvent], show_people: dict[int
             ctx.t(f"role.{event.actor_role.value}") if event.actor_role else "—"
         )
         change = ctx.t(f"status.label.{event.to_status.value}")
-        note = f" — {event.note}" if event.note else ""
+        note = f" — {_readable_note(ctx, event.note)}" if event.note else ""
         lines.append(f"• {ctx.local_time(event.at)} · {who}: {change}{note}")
     return "\n".join(lines)
+
+
+def _readable_note(ctx: Context, note: str) -> str:
+    """Notes the system writes for machines (`escalation:board`) read as words."""
+    key = f"timeline.note.{note}"
+    return ctx.t(key) if ctx.services.catalog.has(key) else note

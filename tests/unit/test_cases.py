@@ -395,3 +395,13 @@ async def test_silence_closes_the_case_as_not_verified(
     assert report.status is ReportStatus.CLOSED and store.state.events[-1].note == "not_verified"
     told = [i.reply.text for i in store.state.outbox.values() if i.chat_id == "u-Lan"]
     assert any("chưa nhận được xác nhận" in t for t in told)
+
+
+async def test_the_timeline_reads_system_notes_as_words(
+    store: MemoryStore, people: dict[str, Person]
+) -> None:
+    await _to_verification(people)
+    await people["lan"].say("/daxong PA-2026-000001")
+    shown = await people["board"].say("/vuviec PA-2026-000001")
+    assert "người phản ánh xác nhận đã giải quyết" in shown[-1].text
+    assert "— verified" not in shown[-1].text
