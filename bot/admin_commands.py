@@ -1,4 +1,4 @@
-"""The administrative CLI commands: units, invitations, reports, cases."""
+"""The administrative CLI commands: units, invitations, reports, cases, the monthly review."""
 
 from __future__ import annotations
 
@@ -6,18 +6,23 @@ import argparse
 import json
 import sys
 from datetime import timedelta
+from pathlib import Path
 
 from aiogram import Bot
 
 from bot.app import telegram_bot
 from bot.org_loader import load_org_config
+from bot.review_files import figures_json, review_chart, review_message, review_workbook
 from bot.serve import prestart
 from bot.settings import Settings
 from domain.clock import SystemClock
 from domain.people import Role
 from domain.reports import normalise_report_code
+from domain.review import parse_month
 from handlers.admin import AdminError, create_invitations, report_row
+from handlers.i18n import Catalog
 from storage.database import Database
+from storage.review import monthly_figures
 
 
 class CommandError(Exception):
@@ -32,6 +37,11 @@ def _dump(value: object) -> None:
 async def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "units":
         return _units(args, settings)
+    if args.command == "report":
+        try:
+            parse_month(args.month)
+        except ValueError as error:
+            raise CommandError(str(error)) from None
     await prestart(settings)
     database = Database.connect(settings.database_url)
     try:
@@ -41,6 +51,8 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
             return await _reports(args, database)
         if args.command == "case":
             return await _case(args, database)
+        if args.command == "report":
+            return await _monthly(args, settings, database)
     finally:
         await database.dispose()
     raise CommandError(f"unknown command {args.command}")
@@ -161,4 +173,22 @@ async def _case(args: argparse.Namespace, database: Database) -> int:
         print(f"{row['code']}  {row['status']}  {row['category']}  {row['ward']}")
         for event in row["timeline"]:
             print(f"  {event['at']}  {event['from']} -> {event['to']}  {event['note']}")
+    return 0
+
+
+async def _monthly(args: argparse.Namespace, settings: Settings, database: Database) -> int:
+    """`report monthly --month YYYY-MM [--xlsx FILE] [--png FILE] [--json]`."""
+    org = load_org_config(settings.org_config)
+    async with database.engine.connect() as connection:
+        figures = await monthly_figures(
+            connection, parse_month(args.month), SystemClock().now(), org.working_time.timezone
+        )
+    catalog = Catalog(settings.language)
+    for path, make in ((args.xlsx, review_workbook), (args.png, review_chart)):
+        if path:
+            Path(path).write_bytes(make(figures, catalog, org))
+    if args.json:
+        _dump(figures_json(figures))
+    else:
+        print(review_message(figures, catalog, org))
     return 0

@@ -46,6 +46,14 @@ def _parser() -> argparse.ArgumentParser:
     show = case_sub.add_parser("show")
     show.add_argument("code")
     show.add_argument("--json", action="store_true")
+
+    report = commands.add_parser("report", help="the monthly review")
+    report_sub = report.add_subparsers(dest="action", required=True)
+    monthly = report_sub.add_parser("monthly", help="one month's review (docs/monthly-review.md)")
+    monthly.add_argument("--month", required=True, help="YYYY-MM, e.g. 2026-10")
+    monthly.add_argument("--xlsx", metavar="FILE", help="write the Excel workbook here")
+    monthly.add_argument("--png", metavar="FILE", help="write the chart image here")
+    monthly.add_argument("--json", action="store_true", help="print the figures as JSON")
     return parser
 
 

@@ -18,16 +18,17 @@ from zoneinfo import ZoneInfo
 
 from domain.reports import ReportStatus, Urgency
 
-# Timeline notes the verification feature writes on `verifying -> closed`.
-NOTE_VERIFIED = "verified"  # the reporter confirmed it is fixed
-NOTE_NOT_VERIFIED = "not_verified"  # nobody answered in time
-
 
 class Verification(StrEnum):
-    """What a case's verification came to (its last answer), if it got one."""
+    """What a case's verification came to (its last answer), if it got one.
+
+    Read from the timeline notes of domain.lifecycle (NOTE_VERIFIED, NOTE_UNSURE,
+    NOTE_NOT_VERIFIED) on `verifying -> closed`, and from `verifying -> reopened`.
+    """
 
     FIXED = "fixed"  # verifying -> closed, note "verified"
     NOT_FIXED = "not_fixed"  # verifying -> reopened, and never confirmed fixed afterwards
+    UNSURE = "unsure"  # verifying -> closed, note "unsure": the reporter did not know
     SILENT = "silent"  # verifying -> closed, note "not_verified" (counted apart)
 
 
