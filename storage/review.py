@@ -62,7 +62,9 @@ def _cohort(start: datetime, end: datetime) -> ColumnElement[bool]:
     return and_(R.created_at >= start, R.created_at < end)
 
 
-_CLOSED = R.status == S.CLOSED.value
+# Resolved: the board accepted the answer (the reporter may still be asked "is it really fixed?").
+_RESOLVED_STATUSES = (S.CLOSED.value, S.VERIFYING.value)
+_CLOSED = R.status.in_(_RESOLVED_STATUSES)
 _ON_TIME = and_(_CLOSED, or_(R.answer_deadline.is_(None), R.resolved_at <= R.answer_deadline))
 _FROM_VERIFYING = E.from_status == S.VERIFYING.value
 _TO_CLOSED = E.to_status == S.CLOSED.value
@@ -229,7 +231,7 @@ async def monthly_figures(
         board_direct += int(row.board_direct or 0)
         hot += int(row.hot or 0)
         on_time += int(row.on_time or 0)
-    resolved = by_status.get(S.CLOSED.value, 0)
+    resolved = sum(by_status.get(status, 0) for status in _RESOLVED_STATUSES)
     timeline = (await connection.execute(_timeline_totals(start, end))).one()
     cases = await _cases(connection, start, end) if with_cases else []
     middle = median_days(cases) if with_cases else await _median_only(connection, start, end)

@@ -178,3 +178,19 @@ async def test_the_command_line_prints_the_figures_and_writes_the_files(
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
     )
     assert bad.returncode == 1 and "2026-13" in bad.stderr
+
+
+async def test_an_accepted_answer_counts_as_resolved_while_the_reporter_is_asked(
+    database: Database,
+) -> None:
+    from domain.reports import ReportStatus as S
+    from tests.storage.builders import committed_person, new_report
+
+    reporter = await committed_person(database.unit_of_work)
+    moment = datetime(2026, 10, 15, 3, 0, tzinfo=UTC)
+    async with database.unit_of_work() as uow:
+        for number, status in enumerate((S.VERIFYING, S.CLOSED, S.REJECTED), start=1):
+            await uow.reports.add(new_report(reporter.id, number, status=status, created_at=moment))
+        await uow.commit()
+    figures = await figures_of(database, date(2026, 10, 1))
+    assert (figures.total, figures.resolved) == (3, 2)
