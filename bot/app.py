@@ -36,6 +36,7 @@ from handlers.i18n import Catalog
 from handlers.service import ConversationService
 from handlers.sweeps import Sweeper, SweepSettings
 from scheduler import SweepScheduler, leadership_for
+from scheduler.monthly import MonthlyReview
 from storage.database import Database
 from storage.media import FileMediaStore
 
@@ -130,7 +131,10 @@ def build_app(
     dispatcher = OutboxDispatcher(database.unit_of_work, senders, clock, pacers)
     dispatcher_box.append(dispatcher)
     sweeper = Sweeper(database.unit_of_work, services, sweep_settings(settings), dispatcher.offer)
-    scheduler = SweepScheduler(sweeper, leadership_for(database.engine), settings.sweep_seconds)
+    monthly = MonthlyReview(database, services, media, dispatcher.offer)
+    scheduler = SweepScheduler(
+        sweeper, leadership_for(database.engine), settings.sweep_seconds, monthly
+    )
     return App(
         settings,
         org,

@@ -23,6 +23,7 @@ class Reply:
     # Telegram shows a "share location" reply keyboard instead of inline buttons.
     request_location: bool = False
     photos: tuple[str, ...] = ()  # sha256 of stored media
+    documents: tuple[tuple[str, str], ...] = ()  # (sha256 of stored file, file name)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -30,6 +31,7 @@ class Reply:
             "choices": [[c.payload, c.label] for c in self.choices],
             "request_location": self.request_location,
             "photos": list(self.photos),
+            "documents": [list(d) for d in self.documents],
         }
 
     @classmethod
@@ -39,6 +41,7 @@ class Reply:
             choices=tuple(Choice(p, label) for p, label in data.get("choices", [])),
             request_location=bool(data.get("request_location", False)),
             photos=tuple(data.get("photos", [])),
+            documents=tuple((sha, name) for sha, name in data.get("documents", [])),
         )
 
 

@@ -175,6 +175,14 @@ class EscalationRepository(Protocol):
         ...
 
 
+class JobRuns(Protocol):
+    """Jobs that must happen once per period (the monthly review of 2026-10), whoever runs them."""
+
+    async def claim(self, name: str, at: datetime) -> bool:
+        """Record that `name` runs now; False if it ran (or is running) already."""
+        ...
+
+
 class MediaStore(Protocol):
     """Content-addressed files; channels put what they fetched, others read it back."""
 
@@ -198,6 +206,8 @@ class UnitOfWork(Protocol):
     def outbox(self) -> OutboxRepository: ...
     @property
     def link_codes(self) -> LinkCodeRepository: ...
+    @property
+    def job_runs(self) -> JobRuns: ...
     @property
     def escalations(self) -> EscalationRepository: ...
 

@@ -34,6 +34,7 @@ class ReportStatus(StrEnum):
 class MediaKind(StrEnum):
     PHOTO = "photo"
     VOICE = "voice"
+    DOCUMENT = "document"  # files the service makes (the monthly workbook)
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,11 @@ from handlers.types import Incoming
 
 
 def outbox_parts(reply: Reply) -> list[Reply]:
-    """Photos and text as separate outbox rows: a retry of the text never resends the photos."""
-    if not reply.photos or not reply.text:
+    """Files and text as separate outbox rows: a retry of the text never resends the files."""
+    if not (reply.photos or reply.documents) or not reply.text:
         return [reply]
-    return [Reply(text="", photos=reply.photos), replace(reply, photos=())]
+    files = Reply(text="", photos=reply.photos, documents=reply.documents)
+    return [files, replace(reply, photos=(), documents=())]
 
 
 class ChatLocks:

@@ -17,6 +17,7 @@ from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import
 
 from handlers.sweeps import Sweeper, SweepResult
 from scheduler.leader import Leadership
+from scheduler.monthly import MonthlyReview
 
 log = logging.getLogger(__name__)
 
@@ -24,10 +25,14 @@ JOB_ID = "sweep"
 
 
 class SweepScheduler:
-    def __init__(self, sweeper: Sweeper, leadership: Leadership, interval_seconds: float) -> None:
+    def __init__(
+        self, sweeper: Sweeper, leadership: Leadership, interval_seconds: float,
+        monthly: MonthlyReview | None = None,
+    ) -> None:
         if interval_seconds <= 0:
             raise ValueError("SWEEP_SECONDS must be positive")
         self._sweeper = sweeper
+        self._monthly = monthly
         self._leadership = leadership
         self._interval = interval_seconds
         self._scheduler: AsyncIOScheduler | None = None
@@ -53,6 +58,8 @@ class SweepScheduler:
                 if self._stopped or not await self._leadership.is_leader():
                     return None
                 result = await self._sweeper.run_once()
+                if self._monthly is not None:
+                    await self._monthly.run_once()
         except Exception:
             log.exception("the sweep failed; it runs again at the next interval")
             return None

@@ -242,3 +242,12 @@ class EscalationStepRow(Base):
 
 
 metadata = Base.metadata
+
+
+class JobRunRow(Base):
+    """A job done once per period, e.g. `monthly-review:2026-10` (revision 0005)."""
+
+    __tablename__ = "job_runs"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -14,6 +14,7 @@ from domain.ports import (
     DraftRepository,
     EscalationRepository,
     InvitationRepository,
+    JobRuns,
     LinkCodeRepository,
     OutboxRepository,
     PeopleRepository,
@@ -25,6 +26,7 @@ from storage.repositories import (
     SqlDrafts,
     SqlEscalations,
     SqlInvitations,
+    SqlJobRuns,
     SqlLinkCodes,
     SqlOutbox,
     SqlPeople,
@@ -65,6 +67,7 @@ class SqlUnitOfWork:
         self.updates: ProcessedUpdates = SqlProcessedUpdates(self)
         self.outbox: OutboxRepository = SqlOutbox(self)
         self.link_codes: LinkCodeRepository = SqlLinkCodes(self)
+        self.job_runs: JobRuns = SqlJobRuns(self)
         self.escalations: EscalationRepository = SqlEscalations(self)
 
     @property

@@ -39,6 +39,10 @@ class TelegramSender:
     async def _send(self, chat_id: int, reply: Reply) -> None:
         if reply.photos:
             await self._send_photos(chat_id, reply.photos)
+        for sha, name in reply.documents:
+            if self._present(sha):
+                document = BufferedInputFile(self._media.read(sha), name)
+                await self._bot.send_document(chat_id, document)
         if not reply.text:
             return
         markup: Any = (

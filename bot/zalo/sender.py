@@ -51,6 +51,10 @@ class ZaloSender:
         for sha in reply.photos:
             await self._send_photo(chat_id, sha)
         text = numbered_text(reply, self._catalog)
+        if reply.documents and self._links is not None:
+            # Zalo bots cannot send files: a signed, expiring link to each instead.
+            links = [f"📎 {name}: {self._links.url(sha)}" for sha, name in reply.documents]
+            text = "\n".join([text, *links]).strip()
         if not text.strip():
             return
         for piece in split_text(text, TEXT_LIMIT):

@@ -3,6 +3,7 @@
 from storage.repositories.drafts import SqlDrafts
 from storage.repositories.escalations import SqlEscalations
 from storage.repositories.invitations import SqlInvitations
+from storage.repositories.job_runs import SqlJobRuns
 from storage.repositories.link_codes import SqlLinkCodes
 from storage.repositories.outbox import SqlOutbox
 from storage.repositories.people import SqlPeople
@@ -13,6 +14,7 @@ __all__ = [
     "SqlDrafts",
     "SqlEscalations",
     "SqlInvitations",
+    "SqlJobRuns",
     "SqlLinkCodes",
     "SqlOutbox",
     "SqlPeople",

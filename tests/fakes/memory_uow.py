@@ -32,6 +32,7 @@ class MemoryState:
     updates: set[tuple[str, str]] = field(default_factory=set)
     outbox: dict[int, OutboxItem] = field(default_factory=dict)
     link_codes: dict[str, tuple[int, datetime, bool]] = field(default_factory=dict)
+    job_runs: dict[str, datetime] = field(default_factory=dict)
     escalation_steps: dict[tuple[int, str, datetime], datetime] = field(default_factory=dict)
 
 
@@ -97,6 +98,17 @@ class MemoryLinkCodes:
             return None
         self._s.link_codes[code] = (found[0], found[1], True)
         return found[0]
+
+
+class MemoryJobRuns:
+    def __init__(self, state: MemoryState) -> None:
+        self._s = state
+
+    async def claim(self, name: str, at: datetime) -> bool:
+        if name in self._s.job_runs:
+            return False
+        self._s.job_runs[name] = at
+        return True
 
 
 class MemoryInvitations:
@@ -331,6 +343,7 @@ class MemoryUnitOfWork:
         self.updates = MemoryUpdates(self._state)
         self.outbox = MemoryOutbox(self._state)
         self.link_codes = MemoryLinkCodes(self._state)
+        self.job_runs = MemoryJobRuns(self._state)
         self.escalations = MemoryEscalations(self._state)
 
     async def __aenter__(self) -> Self:

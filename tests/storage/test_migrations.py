@@ -127,7 +127,7 @@ async def test_workers_migrating_at_once_on_postgres(empty_url: str) -> None:
 
 
 def test_head_is_the_escalation_revision() -> None:
-    assert HEAD == "0004"
+    assert HEAD == "0005"
 
 
 async def _migrate(url: str, revision: str, *, down: bool = False) -> None:

@@ -140,3 +140,13 @@ async def test_an_identity_moves_to_another_person_and_notify_channel_is_kept(
         assert moved is not None and moved.id == first.id and moved.notify_channel == "zalo"
         assert {i.channel for i in await uow.people.identities(first.id)} == {"telegram", "zalo"}
         assert await uow.people.identities(second.id) == []
+
+
+async def test_a_job_is_claimed_once(any_uow_factory: UnitOfWorkFactory) -> None:
+    async with any_uow_factory() as uow:
+        assert await uow.job_runs.claim("monthly-review:2026-10", NOW)
+        assert not await uow.job_runs.claim("monthly-review:2026-10", NOW)
+        assert await uow.job_runs.claim("monthly-review:2026-11", NOW)
+        await uow.commit()
+    async with any_uow_factory() as uow:
+        assert not await uow.job_runs.claim("monthly-review:2026-10", NOW)

@@ -1,0 +1,88 @@
+"""The monthly review, sent to the board on the first working day of each month at 08:00.
+
+Once per month whoever runs it: the send is claimed in `job_runs` in the same transaction as its
+outbox rows. After downtime it goes out at the next sweep, once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.review_files import review_chart, review_message, review_workbook
+from domain.messages import OutboxItem, Reply
+from domain.people import Role
+from domain.ports import MediaStore
+from domain.reports import MediaKind
+from domain.review import MonthlyFigures, previous_month
+from handlers.context import Services
+from handlers.sweeps_context import queue, system_context
+from storage.database import Database
+from storage.review import monthly_figures
+
+log = logging.getLogger(__name__)
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+SEND_AT = time(8, 0)
+
+
+def first_working_day(month: date, services: Services) -> date:
+    day = month
+    while not services.calendar.is_working_day(day):
+        day += timedelta(days=1)
+    return day
+
+
+class MonthlyReview:
+    def __init__(
+        self,
+        database: Database,
+        services: Services,
+        media: MediaStore,
+        on_commit: Callable[[Sequence[OutboxItem]], None] = lambda items: None,
+    ) -> None:
+        self._database = database
+        self._services = services
+        self._media = media
+        self._on_commit = on_commit
+
+    def due_month(self, now: datetime) -> date | None:
+        """The month whose review is due at `now` (the previous one), or None before 08:00 of
+        this month's first working day."""
+        tz = ZoneInfo(self._services.org.working_time.timezone)
+        local = now.astimezone(tz)
+        this_month = local.date().replace(day=1)
+        start = datetime.combine(first_working_day(this_month, self._services), SEND_AT, tz)
+        return previous_month(this_month) if local >= start else None
+
+    async def run_once(self) -> date | None:
+        """Send the review if it is due and not sent yet; returns the month sent."""
+        now = self._services.clock.now()
+        month = self.due_month(now)
+        if month is None:
+            return None
+        async with self._database.unit_of_work() as uow:
+            if not await uow.job_runs.claim(f"monthly-review:{month:%Y-%m}", now):
+                return None
+            timezone = self._services.org.working_time.timezone
+            figures = await monthly_figures(uow, month, now, timezone)
+            reply = self._reply(figures, month)
+            ctx = system_context(uow, self._services, now)
+            for officer in await uow.people.with_role(Role.BOARD):
+                await ctx.notify(officer.id, reply)
+            if self._services.board_chat is not None:
+                ctx.send_to(*self._services.board_chat, reply)
+            queued = await queue(ctx)
+            await uow.commit()
+        log.info("monthly review of %s sent to the board", f"{month:%Y-%m}")
+        self._on_commit(queued)
+        return month
+
+    def _reply(self, figures: MonthlyFigures, month: date) -> Reply:
+        catalog, org = self._services.catalog, self._services.org
+        text = review_message(figures, catalog, org)
+        chart = self._media.put(review_chart(figures, catalog, org), MediaKind.PHOTO, "image/png")
+        book = self._media.put(review_workbook(figures, catalog, org), MediaKind.DOCUMENT, XLSX)
+        name = f"bao-cao-thang-{month:%Y-%m}.xlsx"
+        return Reply(text, photos=(chart.sha256,), documents=((book.sha256, name),))

@@ -1,0 +1,23 @@
+"""Jobs that must happen once per period."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import bindparam
+
+from storage.models import JobRunRow
+from storage.repositories.base import PerDialect, SqlRepository
+
+# ON CONFLICT DO NOTHING: of two schedulers claiming the same job at once, exactly one wins.
+_CLAIM = PerDialect.build(
+    JobRunRow.__table__,
+    lambda insert: insert.values(name=bindparam("name"), at=bindparam("at"))
+    .on_conflict_do_nothing(),
+)
+
+
+class SqlJobRuns(SqlRepository):
+    async def claim(self, name: str, at: datetime) -> bool:
+        result = await self._run_dialect(_CLAIM, {"name": name, "at": at})
+        return bool(result.rowcount == 1)

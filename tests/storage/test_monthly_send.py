@@ -1,0 +1,50 @@
+"""The monthly review goes to the board once, on the first working day at 08:00."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from bot.org_loader import load_org_config
+from domain.calendar import WorkingCalendar
+from domain.clock import FixedClock
+from domain.people import Role
+from handlers.context import Services
+from handlers.i18n import Catalog
+from scheduler.monthly import MonthlyReview
+from storage.database import Database
+from storage.media import FileMediaStore
+from tests.storage.builders import new_report
+
+# 1 November 2026 is a Sunday: the first working day is Monday the 2nd (01:00 UTC = 08:00).
+BEFORE = datetime(2026, 11, 2, 0, 55, tzinfo=UTC)
+AFTER = datetime(2026, 11, 2, 1, 5, tzinfo=UTC)
+
+
+async def test_sent_once_after_eight_on_the_first_working_day(
+    database: Database, tmp_path: Path
+) -> None:
+    org = load_org_config()
+    clock = FixedClock(BEFORE)
+    services = Services(org, WorkingCalendar(org.working_time), clock, Catalog("vi"))
+    media = FileMediaStore(tmp_path, 10 << 20)
+    async with database.unit_of_work() as uow:
+        officer = await uow.people.add("Hùng", Role.BOARD, "btg", BEFORE, ("telegram", "9", "9"))
+        reporter = await uow.people.add("Lan", Role.COLLABORATOR, "bo-de", BEFORE,
+                                        ("telegram", "8", "8"))
+        await uow.reports.add(new_report(reporter.id, 1, created_at=datetime(
+            2026, 10, 20, 3, tzinfo=UTC)))
+        await uow.commit()
+    review = MonthlyReview(database, services, media)
+    assert await review.run_once() is None  # 07:55: not yet
+    clock.set(AFTER)
+    assert await review.run_once() == date(2026, 10, 1)
+    assert await review.run_once() is None  # once
+    async with database.unit_of_work() as uow:
+        sent = [i for i in await uow.outbox.all() if i.chat_id == "9"]
+    assert officer.id and len(sent) == 2
+    files, text = sent[0].reply, sent[1].reply
+    assert files.photos and files.documents[0][1] == "bao-cao-thang-2026-10.xlsx"
+    assert media.read(files.documents[0][0])[:2] == b"PK"  # an .xlsx is a zip file
+    assert media.read(files.photos[0])[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "10/2026" in text.text or "2026-10" in text.text
