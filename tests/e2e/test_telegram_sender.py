@@ -18,7 +18,8 @@ async def test_documents_go_as_files_and_a_missing_one_is_left_out(tmp_path: Pat
         bot = tg.make_bot()
         try:
             sender = TelegramSender(bot, media, "📍")
-            await sender.send("7", Reply("Báo cáo tháng", documents=((book.sha256, "bao-cao.xlsx"),)))
+            report = Reply("Báo cáo tháng", documents=((book.sha256, "bao-cao.xlsx"),))
+            await sender.send("7", report)
             await sender.send("7", Reply("Không còn tệp", documents=(("0" * 64, "mat.xlsx"),)))
         finally:
             await bot.session.close()
