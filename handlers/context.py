@@ -10,7 +10,7 @@ from domain.calendar import WorkingCalendar
 from domain.clock import Clock
 from domain.messages import Choice, Priority, Reply
 from domain.org import OrgConfig
-from domain.people import Person
+from domain.people import ChannelIdentity, Person
 from domain.ports import UnitOfWork
 from handlers.i18n import Catalog
 from handlers.types import Incoming
@@ -57,6 +57,9 @@ class Context:
     now: datetime
     replies: list[Reply] = field(default_factory=list)
     outgoing: list[Outgoing] = field(default_factory=list)
+    # Where each notified person is reached, looked up once per transaction (a sweep notifies
+    # the same officers about many cases).
+    _reach: dict[int, list[ChannelIdentity]] = field(default_factory=dict, repr=False)
 
     @property
     def org(self) -> OrgConfig:
@@ -76,11 +79,17 @@ class Context:
 
     async def notify(self, person_id: int, reply: Reply) -> None:
         """Send to the chats through which a person wants to hear from us (all, by default)."""
-        person = await self.uow.people.get(person_id)
-        identities = await self.uow.people.identities(person_id)
-        preferred = [i for i in identities if person and i.channel == person.notify_channel]
-        for identity in preferred or identities:
+        for identity in await self._chats_of(person_id):
             self.send_to(identity.channel, identity.chat_id, reply)
+
+    async def _chats_of(self, person_id: int) -> list[ChannelIdentity]:
+        found = self._reach.get(person_id)
+        if found is None:
+            person = await self.uow.people.get(person_id)
+            identities = await self.uow.people.identities(person_id)
+            preferred = [i for i in identities if person and i.channel == person.notify_channel]
+            found = self._reach[person_id] = preferred or identities
+        return found
 
     def send_to(
         self, channel: str, chat_id: str, reply: Reply, priority: int = Priority.NOTIFICATION
