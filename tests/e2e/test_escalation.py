@@ -144,3 +144,34 @@ async def test_a_restart_after_two_days_down_fires_each_missed_step_once(
             "minh": ["reminder", "deadline"], "head": ["deadline"], "hung": ["board"],
         }
         await move_to(tg, clock, clock.now(), code, expected)
+
+
+async def test_verification_silence_closes_the_case_once(
+    tg: FakeTelegram, clean_database_url: str, tmp_path: Path
+) -> None:
+    from tests.e2e.test_telegram_cases import case_json
+
+    url, clock = clean_database_url, FixedClock(MONDAY_9AM)
+    async with running(ladder_settings(url, tmp_path, tg), tg, clock):
+        board = await staff_joins(tg, url)
+        code = await assigned_case(tg, url, board)
+        minh = tg.user(id=PEOPLE["minh"], first_name="Minh")
+        await tg.wait_for(lambda: any("Trả lời" in str(m.buttons) for m in tg.sent(7102)))
+        await answer_to(minh, minh.press("📨 Trả lời"), "Gõ nội dung trả lời")
+        await answer_to(minh, minh.send_text("Đã dọn xong"), "Gửi ảnh kết quả")
+        await answer_to(minh, minh.press("🚫 Không có ảnh"), "Vì sao không có ảnh")
+        await answer_to(minh, minh.send_text("Hết pin"), "Đã gửi trả lời")
+        await tg.wait_for(lambda: any("Chấp nhận" in str(m.buttons) for m in tg.sent(7101)))
+        await answer_to(board, board.press("✅ Chấp nhận trả lời"), "Đã chấp nhận")
+        lan = PEOPLE["lan"]
+        await tg.wait_for(lambda: any("thực sự được giải quyết" in t for t in tg.texts(lan)))
+        clock.set(MONDAY_9AM + timedelta(days=3))  # within 5 working days: still asked
+        await asyncio.sleep(SETTLE)
+        assert (await case_json(url, code))["status"] == "verifying"
+        clock.set(MONDAY_9AM + timedelta(days=9))  # past them: closed as not verified
+        await tg.wait_for(lambda: any("chưa nhận được xác nhận" in t for t in tg.texts(lan)))
+        await asyncio.sleep(SETTLE)
+    closing = [t for t in tg.texts(lan) if "chưa nhận được xác nhận" in t]
+    assert len(closing) == 1
+    case = await case_json(url, code)
+    assert case["status"] == "closed" and case["timeline"][-1]["note"] == "not_verified"
