@@ -129,6 +129,7 @@ class DeadlinesModel(_Model):
     complex_working_days: PositiveInt = _DEADLINES.complex_working_days
     verification_working_days: PositiveInt = _DEADLINES.verification_working_days
     verification_answer_working_days: PositiveInt = _DEADLINES.verification_answer_working_days
+    verification_second_opinion: bool = _DEADLINES.verification_second_opinion
     reminder_fraction: float = Field(_DEADLINES.reminder_fraction, gt=0, lt=1)
     board_after_working_days: PositiveInt = _DEADLINES.board_after_working_days
     leader_after_working_days: PositiveInt = _DEADLINES.leader_after_working_days

@@ -54,6 +54,8 @@ class Deadlines:
     verification_working_days: int = 2
     # A case waiting for the reporter's "is it really fixed?" closes as not verified after this.
     verification_answer_working_days: int = 5
+    # Also ask one other collaborator of the same ward (who did not report it).
+    verification_second_opinion: bool = False
     # The escalation ladder (docs/escalation.md): a reminder at this fraction of the working time
     # between assignment and the answer deadline, then the board and the board's leader this many
     # working days after the deadline; an unacknowledged report reaches the leader this many

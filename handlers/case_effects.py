@@ -136,6 +136,20 @@ async def ask_reporter(ctx: Context, report: Report) -> None:
     text += "\n" + ctx.t("verify.ask")
     photos = answer.evidence if answer else ()
     await ctx.notify(report.reporter_id, Reply(text, choices, photos=photos))
+    second = await second_verifier(ctx, report)
+    if second is not None:
+        intro = ctx.t("verify.second_opinion", ward=ctx.unit_label(report.ward_code))
+        await ctx.notify(second, Reply(f"{intro}\n{text}", choices, photos=photos))
+
+
+async def second_verifier(ctx: Context, report: Report) -> int | None:
+    """If the org asks for it: one other collaborator of the case's ward (the longest-serving),
+    never the reporter. The same person every time, so the answer can be checked against it."""
+    if not ctx.org.deadlines.verification_second_opinion:
+        return None
+    others = [p for p in await ctx.uow.people.with_role(Role.COLLABORATOR, report.ward_code)
+              if p.id != report.reporter_id]
+    return min((p.id for p in others), default=None)
 
 
 async def _verified(ctx: Context, report: Report, d: Details) -> None:

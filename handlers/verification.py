@@ -15,7 +15,7 @@ from domain.ports import Draft
 from domain.reports import Report, normalise_report_code
 from handlers.cards import VERIFY_PREFIX
 from handlers.case_actions import check, perform
-from handlers.case_effects import Details
+from handlers.case_effects import Details, second_verifier
 from handlers.context import Context
 from handlers.engine import DONE, REASK, Answer, Conversation, Step, typed_text
 from handlers.menu import show_menu
@@ -25,8 +25,13 @@ PREFIX: Final = VERIFY_PREFIX
 
 
 async def _own_case(ctx: Context, code: str) -> Report | None:
+    """The case if this person was asked about it: its reporter, or the second opinion."""
     report = await ctx.uow.reports.by_code(code)
-    if report is None or report.reporter_id != ctx.person.id:
+    asked = report is not None and (
+        report.reporter_id == ctx.person.id
+        or await second_verifier(ctx, report) == ctx.person.id
+    )
+    if report is None or not asked:
         show_menu(ctx, ctx.t("status.not_found", code=code))
         return None
     return report

@@ -405,3 +405,31 @@ async def test_the_timeline_reads_system_notes_as_words(
     shown = await people["board"].say("/vuviec PA-2026-000001")
     assert "người phản ánh xác nhận đã giải quyết" in shown[-1].text
     assert "— verified" not in shown[-1].text
+
+
+async def test_a_second_collaborator_of_the_ward_can_be_asked_too(
+    store: MemoryStore, clock: FixedClock, people: dict[str, Person]
+) -> None:
+    from dataclasses import replace
+
+    from handlers.service import ConversationService
+    from tests.conversation_harness import services, small_org
+
+    org = small_org()
+    second_opinion = services(clock, replace(
+        org, deadlines=replace(org.deadlines, verification_second_opinion=True)))
+    for person in people.values():
+        person.service = ConversationService(store, second_opinion)
+    mai = await join(store, clock, "Mai", Role.COLLABORATOR, "bo-de")
+    mai.service = ConversationService(store, second_opinion)
+    outsider = await join(store, clock, "Tư", Role.COLLABORATOR, "gia-thuy")
+    outsider.service = mai.service
+    await _to_verification(people)
+    asked = mai._new_replies()
+    assert any("nhờ bạn" in r.text and "Phường Bồ Đề" in r.text for r in asked)
+    assert not any("PA-2026-000001" in r.text for r in outsider._new_replies())
+    refused = await outsider.press_payload("v:fixed:PA-2026-000001")
+    assert "Không tìm thấy" in refused[-1].text
+    await mai.press_payload("v:fixed:PA-2026-000001")
+    [report] = store.state.reports.values()
+    assert report.status is ReportStatus.CLOSED and store.state.events[-1].note == "verified"
