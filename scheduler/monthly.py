@@ -63,13 +63,16 @@ class MonthlyReview:
         if month is None:
             return None
         async with self._database.unit_of_work() as uow:
+            officers = await uow.people.with_role(Role.BOARD)
+            if not officers and self._services.board_chat is None:
+                return None  # nobody to send it to yet: kept for when the board has joined
             if not await uow.job_runs.claim(f"monthly-review:{month:%Y-%m}", now):
                 return None
             timezone = self._services.org.working_time.timezone
             figures = await monthly_figures(uow, month, now, timezone)
             reply = self._reply(figures, month)
             ctx = system_context(uow, self._services, now)
-            for officer in await uow.people.with_role(Role.BOARD):
+            for officer in officers:
                 await ctx.notify(officer.id, reply)
             if self._services.board_chat is not None:
                 ctx.send_to(*self._services.board_chat, reply)

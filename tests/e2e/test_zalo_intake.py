@@ -88,8 +88,8 @@ async def test_a_whole_report(
     assert report["status"] == "submitted" and report["photos"] == 2
     assert report["ward"] == "bo-de" and report["category"] == "trat-tu-xay-dung"
     assert report["address"] == "Ngõ 5 Bồ Đề"
-    stored = [p for p in (tmp_path / "media").rglob("*") if p.is_file()]
-    assert sorted(p.read_bytes() for p in stored) == [b"\xff\xd8zalo-one", b"\xff\xd8zalo-two"]
+    stored = {p.read_bytes() for p in (tmp_path / "media").rglob("*") if p.is_file()}
+    assert stored == {b"\xff\xd8zalo-one", b"\xff\xd8zalo-two"}
     assert_zalo_sized(lan.texts())
     if mode == "webhook":
         assert zalo.calls("setWebhook") == [

@@ -28,6 +28,10 @@ async def test_sent_once_after_eight_on_the_first_working_day(
     clock = FixedClock(BEFORE)
     services = Services(org, WorkingCalendar(org.working_time), clock, Catalog("vi"))
     media = FileMediaStore(tmp_path, 10 << 20)
+    review = MonthlyReview(database, services, media)
+    clock.set(AFTER)
+    assert await review.run_once() is None  # no board officer yet: nothing sent, nothing lost
+    clock.set(BEFORE)
     async with database.unit_of_work() as uow:
         officer = await uow.people.add("Hùng", Role.BOARD, "btg", BEFORE, ("telegram", "9", "9"))
         reporter = await uow.people.add("Lan", Role.COLLABORATOR, "bo-de", BEFORE,
@@ -35,7 +39,6 @@ async def test_sent_once_after_eight_on_the_first_working_day(
         await uow.reports.add(new_report(reporter.id, 1, created_at=datetime(
             2026, 10, 20, 3, tzinfo=UTC)))
         await uow.commit()
-    review = MonthlyReview(database, services, media)
     assert await review.run_once() is None  # 07:55: not yet
     clock.set(AFTER)
     assert await review.run_once() == date(2026, 10, 1)
