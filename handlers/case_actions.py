@@ -6,7 +6,6 @@ from domain.lifecycle import LEAVES_UNIT, Action, Refusal, can_see, plan, target
 from domain.reports import (
     CaseUpdate,
     Report,
-    ReportEvent,
     ReportStatus,
 )
 from handlers.cards import (
@@ -14,6 +13,7 @@ from handlers.cards import (
 )
 from handlers.case_effects import EFFECTS, Details
 from handlers.context import Context
+from handlers.timeline import record_event
 
 
 async def visible_case(ctx: Context, code: str) -> Report | None:
@@ -66,18 +66,7 @@ async def perform(ctx: Context, code: str, action: Action, details: Details) -> 
     if not await ctx.uow.reports.update_if(report.id, report.status, change):
         ctx.say(ctx.t("case.already_handled", code=code, status="—"))
         return False
-    await ctx.uow.reports.add_event(
-        ReportEvent(
-            report_id=report.id,
-            at=ctx.now,
-            actor_id=ctx.person.id,
-            actor_role=ctx.person.role,
-            from_status=report.status,
-            to_status=target,
-            note=details.note,
-            evidence=details.evidence,
-        )
-    )
+    await record_event(ctx, report.id, report.status, target, details.note, details.evidence)
     updated = await ctx.uow.reports.by_code(code)
     assert updated is not None
     await EFFECTS[action](ctx, updated, details)

@@ -28,6 +28,7 @@ from handlers.cards import (
     verify_payload,
 )
 from handlers.context import Context
+from handlers.timeline import record_event
 
 
 @dataclass(frozen=True)
@@ -171,11 +172,10 @@ async def _not_fixed(ctx: Context, report: Report, d: Details) -> None:
     if report.assigned_unit_code and await ctx.uow.reports.update_if(
         report.id, ReportStatus.REOPENED, change
     ):
-        await ctx.uow.reports.add_event(ReportEvent(
-            report_id=report.id, at=ctx.now, actor_id=None, actor_role=None,
-            from_status=ReportStatus.REOPENED, to_status=ReportStatus.ASSIGNED,
-            note=ctx.unit_label(report.assigned_unit_code),
-        ))
+        await record_event(
+            ctx, report.id, ReportStatus.REOPENED, ReportStatus.ASSIGNED,
+            ctx.unit_label(report.assigned_unit_code), by_system=True,
+        )
     updated = await ctx.uow.reports.by_code(report.code)
     assert updated is not None
     words = d.note or "—"

@@ -19,9 +19,9 @@ from domain.ports import Draft
 from handlers.case_actions import perform
 from handlers.case_effects import Details
 from handlers.context import Context
-from handlers.engine import DONE, Answer, Conversation, Step, typed_text
+from handlers.engine import DONE, Answer, Conversation, Step
 from handlers.menu import show_menu
-from handlers.staff_flows import typed_date
+from handlers.staff_flows import text_flow, typed_date
 from handlers.types import Kind
 
 _MORE_DAYS: Final = (1, 3, 5, 10)
@@ -42,19 +42,10 @@ def _more_days(ctx: Context, draft: Draft) -> list[Choice]:
     return [Choice(f"d{n}", ctx.t("extension.more_days", days=n)) for n in _MORE_DAYS]
 
 
-def _none(ctx: Context, draft: Draft) -> list[Choice]:
-    return []
-
-
 async def _finish(ctx: Context, draft: Draft, action: Action, details: Details) -> str:
     await ctx.uow.drafts.delete(draft.person_id)
     await perform(ctx, str(draft.data["case"]), action, details)
     return DONE
-
-
-async def _save_request(ctx: Context, draft: Draft, answer: Answer) -> str:
-    reason = typed_text(ctx, answer.text, ctx.settings.max_text_chars)
-    return await _finish(ctx, draft, Action.REQUEST_EXTENSION, Details(note=reason))
 
 
 async def _save_grant(ctx: Context, draft: Draft, answer: Answer) -> str:
@@ -65,11 +56,6 @@ async def _save_grant(ctx: Context, draft: Draft, answer: Answer) -> str:
         deadline = typed_date(ctx, answer.text or "")
     details = Details(deadline=deadline, note=ctx.local_time(deadline))
     return await _finish(ctx, draft, Action.GRANT_EXTENSION, details)
-
-
-async def _save_refusal(ctx: Context, draft: Draft, answer: Answer) -> str:
-    reason = typed_text(ctx, answer.text, ctx.settings.max_text_chars)
-    return await _finish(ctx, draft, Action.REFUSE_EXTENSION, Details(note=reason))
 
 
 def _flow(name: str, step: Step) -> Conversation:
@@ -86,28 +72,9 @@ TEXT = frozenset({Kind.TEXT})
 EXTENSION_FLOWS: Final = {
     f.flow: f
     for f in (
-        _flow(
-            "extend",
-            Step(
-                "reason", _ask("extension.ask_reason"), _none, _save_request, next=None, takes=TEXT
-            ),
-        ),
-        _flow(
-            "grant",
-            Step(
-                "deadline",
-                _ask("extension.ask_deadline"),
-                _more_days,
-                _save_grant,
-                next=None,
-                takes=TEXT,
-            ),
-        ),
-        _flow(
-            "refuse",
-            Step(
-                "reason", _ask("extension.ask_refusal"), _none, _save_refusal, next=None, takes=TEXT
-            ),
-        ),
+        text_flow("extend", _ask("extension.ask_reason"), Action.REQUEST_EXTENSION),
+        _flow("grant", Step("deadline", _ask("extension.ask_deadline"), _more_days, _save_grant,
+                            next=None, takes=TEXT)),
+        text_flow("refuse", _ask("extension.ask_refusal"), Action.REFUSE_EXTENSION),
     )
 }

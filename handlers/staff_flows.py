@@ -205,6 +205,11 @@ def _none(ctx: Context, draft: Draft) -> list[Choice]:
     return []
 
 
+def text_flow(name: str, ask: Question, action: Action) -> Conversation:
+    """One question, a typed text, then the action with that text as its note."""
+    return _flow(name, Step("text", ask, _none, _text_step(action), next=None, takes=TEXT))
+
+
 def _flow(name: str, *steps: Step) -> Conversation:
     return Conversation(
         name,
@@ -253,17 +258,7 @@ FLOWS: Final = {
                 takes=TEXT,
             ),
         ),
-        _flow(
-            "note",
-            Step(
-                "text",
-                _ask("staff.note.ask"),
-                _none,
-                _text_step(Action.NOTE_PROGRESS),
-                next=None,
-                takes=TEXT,
-            ),
-        ),
+        text_flow("note", _ask("staff.note.ask"), Action.NOTE_PROGRESS),
         _flow(
             "answer",
             Step(
@@ -293,27 +288,7 @@ FLOWS: Final = {
                 back="evidence",
             ),
         ),
-        _flow(
-            "reassign",
-            Step(
-                "reason",
-                _ask("staff.reassign.ask"),
-                _none,
-                _text_step(Action.ASK_REASSIGN),
-                next=None,
-                takes=TEXT,
-            ),
-        ),
-        _flow(
-            "sendback",
-            Step(
-                "reason",
-                _ask("staff.sendback.ask"),
-                _none,
-                _text_step(Action.SEND_BACK),
-                next=None,
-                takes=TEXT,
-            ),
-        ),
+        text_flow("reassign", _ask("staff.reassign.ask"), Action.ASK_REASSIGN),
+        text_flow("sendback", _ask("staff.sendback.ask"), Action.SEND_BACK),
     )
 }

@@ -10,7 +10,6 @@ from domain.reports import (
     Location,
     MediaKind,
     Report,
-    ReportEvent,
     ReportStatus,
     StoredMedia,
     Urgency,
@@ -19,6 +18,7 @@ from domain.reports import (
 from handlers.case_effects import tell_board
 from handlers.context import Context
 from handlers.menu import menu_choices
+from handlers.timeline import record_event
 
 
 async def submit_report(ctx: Context, draft: Draft) -> Report:
@@ -46,16 +46,7 @@ async def submit_report(ctx: Context, draft: Draft) -> Report:
         )
     )
     assert report.id is not None
-    await ctx.uow.reports.add_event(
-        ReportEvent(
-            report_id=report.id,
-            at=ctx.now,
-            actor_id=ctx.person.id,
-            actor_role=ctx.person.role,
-            from_status=ReportStatus.DRAFT,
-            to_status=ReportStatus.SUBMITTED,
-        )
-    )
+    await record_event(ctx, report.id, ReportStatus.DRAFT, ReportStatus.SUBMITTED)
     await ctx.uow.drafts.delete(draft.person_id)
     await tell_board(ctx, report, ctx.t("case.heading.new"), group=True)
     deadline = ctx.local_time(report.acknowledge_deadline)

@@ -16,7 +16,6 @@ from datetime import datetime, timedelta
 from domain.messages import OutboxItem, Reply
 from domain.people import ChannelIdentity, Person, Role
 from domain.ports import DueCase, UnitOfWork, UnitOfWorkFactory
-from domain.reports import ReportEvent
 from handlers.cards import board_card, handler_card
 from handlers.context import Context, Services
 from handlers.sweeps_context import queue, system_context
@@ -33,6 +32,7 @@ from handlers.sweeps_ladder import (
     unit_ladder,
 )
 from handlers.sweeps_verification import close_unverified
+from handlers.timeline import record_event
 
 _MAX_LADDERS = 200_000
 
@@ -188,10 +188,9 @@ async def _take(ctx: Context, audiences: _Audiences, work: _Work, rung: Rung) ->
     assert report.id is not None
     if not await ctx.uow.escalations.record_step(report.id, rung.step, work.deadline, ctx.now):
         return False
-    await ctx.uow.reports.add_event(ReportEvent(
-        report_id=report.id, at=ctx.now, actor_id=None, actor_role=None,
-        from_status=report.status, to_status=report.status, note=f"escalation:{rung.step}",
-    ))
+    await record_event(
+        ctx, report.id, report.status, report.status, f"escalation:{rung.step}", by_system=True
+    )
     late = max(0, int((ctx.now - work.deadline).total_seconds() // 3600))
     heading = ctx.t(
         f"sweep.step.{rung.step}", code=report.code, deadline=ctx.local_time(work.deadline),

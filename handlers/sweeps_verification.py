@@ -7,9 +7,10 @@ from datetime import datetime
 from domain.lifecycle import NOTE_NOT_VERIFIED
 from domain.messages import OutboxItem, Reply
 from domain.ports import UnitOfWorkFactory
-from domain.reports import CaseUpdate, ReportEvent, ReportStatus
+from domain.reports import CaseUpdate, ReportStatus
 from handlers.context import Context, Services
 from handlers.sweeps_context import queue, system_context
+from handlers.timeline import record_event
 
 
 async def close_unverified(
@@ -37,10 +38,9 @@ async def _close(ctx: Context, report_id: int, reporter_id: int, code: str) -> b
     change = CaseUpdate(ReportStatus.CLOSED)
     if not await ctx.uow.reports.update_if(report_id, ReportStatus.VERIFYING, change):
         return False  # she answered in the meantime
-    await ctx.uow.reports.add_event(ReportEvent(
-        report_id=report_id, at=ctx.now, actor_id=None, actor_role=None,
-        from_status=ReportStatus.VERIFYING, to_status=ReportStatus.CLOSED,
-        note=NOTE_NOT_VERIFIED,
-    ))
+    await record_event(
+        ctx, report_id, ReportStatus.VERIFYING, ReportStatus.CLOSED, NOTE_NOT_VERIFIED,
+        by_system=True,
+    )
     await ctx.notify(reporter_id, Reply(ctx.t("verify.closed_unanswered", code=code)))
     return True

@@ -1,0 +1,19 @@
+"""Writing a case's timeline: one event per change, never updated or deleted."""
+
+from __future__ import annotations
+
+from domain.reports import ReportEvent, ReportStatus
+from handlers.context import Context
+
+
+async def record_event(
+    ctx: Context, report_id: int, from_status: ReportStatus, to_status: ReportStatus,
+    note: str = "", evidence: tuple[str, ...] = (), *, by_system: bool = False,
+) -> None:
+    """The event of a change made now by the person acting (or by the service itself)."""
+    await ctx.uow.reports.add_event(ReportEvent(
+        report_id=report_id, at=ctx.now,
+        actor_id=None if by_system else ctx.person.id,
+        actor_role=None if by_system else ctx.person.role,
+        from_status=from_status, to_status=to_status, note=note, evidence=evidence,
+    ))
