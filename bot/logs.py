@@ -36,4 +36,5 @@ def configure_logging(level: str, secrets: Iterable[str]) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # two lines every minute otherwise
     logging.getLogger("aiogram.event").setLevel(logging.WARNING)  # one line per update
