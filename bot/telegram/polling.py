@@ -14,7 +14,12 @@ from collections import defaultdict
 from typing import Any
 
 from aiogram import Bot, Dispatcher
-from aiogram.exceptions import TelegramAPIError, TelegramRetryAfter
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
 from aiogram.methods import TelegramMethod
 from aiogram.types import Update
 
@@ -91,16 +96,25 @@ def _call_quietly(bot: Bot, method: TelegramMethod[Any]) -> None:
 
 
 async def _delete_webhook(bot: Bot, max_backoff: float) -> None:
-    """Polling and a webhook exclude each other; keep trying while Telegram is unreachable."""
+    """Polling and a webhook exclude each other; keep trying while Telegram is unreachable.
+
+    A refusal (4xx: a server that has no webhook to delete, or does not know the call) is not
+    worth waiting for: polling starts anyway, and getUpdates says so if a webhook is still set.
+    """
     backoff = 1.0
     while True:
         try:
             await bot.delete_webhook(drop_pending_updates=False)
             return
-        except TelegramAPIError as error:
+        except (TelegramNetworkError, TelegramServerError) as error:
             log.warning("deleteWebhook failed (%s); retrying in %.1fs", error.message, backoff)
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, max_backoff)
+        except TelegramRetryAfter as error:
+            await asyncio.sleep(error.retry_after)
+        except TelegramAPIError as error:
+            log.warning("deleteWebhook refused (%s); polling anyway", error.message)
+            return
 
 
 async def poll(

@@ -71,3 +71,28 @@ async def test_an_outage_longer_than_the_attempts_loses_nothing() -> None:
             await asyncio.gather(task, return_exceptions=True)
             await bot.session.close()
     assert seen == ["during the outage"]
+
+
+async def test_polling_starts_even_if_the_server_refuses_delete_webhook() -> None:
+    seen: list[str] = []
+    router = Router()
+
+    @router.message()
+    async def handle(message: Message) -> None:
+        seen.append(message.text or "")
+
+    dispatcher = Dispatcher()
+    dispatcher.include_router(router)
+    async with FakeTelegram() as tg:
+        tg.fail_next("deleteWebhook", status=404, times=1000,
+                     description="Not Found: method not found")  # a server without it
+        bot = tg.make_bot()
+        await tg.user(id=9003, first_name="Lan").send_text("xin chào")
+        task = asyncio.create_task(poll(dispatcher, bot, timeout=1, max_backoff=0.02))
+        try:
+            await tg.wait_for(lambda: seen, timeout=10)
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            await bot.session.close()
+    assert seen == ["xin chào"]
