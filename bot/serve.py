@@ -7,6 +7,7 @@ import contextlib
 import logging
 import signal
 
+from aiogram.exceptions import TelegramAPIError
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
@@ -93,11 +94,15 @@ async def _start_telegram(app: App) -> list[asyncio.Task[None]]:
     if app.settings.public_url:
         secret = app.settings.telegram_webhook_secret
         assert secret is not None
-        await telegram.bot.set_webhook(
-            url=app.settings.public_url.rstrip("/") + WEBHOOK_PATH_TELEGRAM,
-            secret_token=secret.get_secret_value(),
-            allowed_updates=ALLOWED_UPDATES,
-        )
+        try:
+            await telegram.bot.set_webhook(
+                url=app.settings.public_url.rstrip("/") + WEBHOOK_PATH_TELEGRAM,
+                secret_token=secret.get_secret_value(),
+                allowed_updates=ALLOWED_UPDATES,
+            )
+        except TelegramAPIError as error:
+            # The HTTP server runs anyway: a webhook set before (or by hand) still delivers.
+            log.error("setWebhook failed (%s); serving the webhook path anyway", error.message)
     else:
         log.warning("TELEGRAM_MODE=webhook without PUBLIC_URL: the webhook must be set elsewhere")
     return []
