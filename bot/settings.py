@@ -12,9 +12,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/dlxh.db"
 
 # Values copied from examples and templates rather than from BotFather or a password manager.
+# Matched against the whole value (and a token's part after the colon), so a real random token
+# that merely contains "xxx" is not refused.
 _PLACEHOLDERS = re.compile(
-    r"(changeme|change-me|change_me|replace|your[-_ ]?(bot[-_ ]?)?(token|secret)|placeholder|"
-    r"example|todo|xxx|<.*>|^secret$|^token$|^test$|ABC-DEF1234ghIkl)",
+    r"^(changeme|change[-_]me|replace[-_]?me|your[-_ ]?(bot[-_ ]?)?(token|secret)|placeholder|"
+    r"example|todo|x+|<.*>|secret|token|test|ABC-DEF1234ghIkl-zyx57W2v1u123ew11)$",
     re.IGNORECASE,
 )
 _TELEGRAM_TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
@@ -22,7 +24,10 @@ _WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 
 
 def _refuse_placeholder(name: str, value: SecretStr | None) -> None:
-    if value is not None and _PLACEHOLDERS.search(value.get_secret_value()):
+    if value is None:
+        return
+    raw = value.get_secret_value()
+    if any(_PLACEHOLDERS.match(part) for part in (raw, raw.split(":", 1)[-1])):
         raise ValueError(f"{name} looks like a placeholder; set the real value or unset it")
 
 

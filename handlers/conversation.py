@@ -75,6 +75,7 @@ async def route(ctx: Context) -> None:
         if (draft.data.get(PARKED) or _idle(ctx, draft)) and incoming.kind is not Kind.CHOICE:
             await offer_resume(ctx, draft)
             return
+        draft.data.pop(PARKED, None)  # a step's own button: she is back in the report
         await INTAKE.handle(ctx, draft)
         return
     if incoming.kind is Kind.TEXT and is_invitation_code(incoming.text):

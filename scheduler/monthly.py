@@ -25,6 +25,11 @@ from storage.review import monthly_figures
 log = logging.getLogger(__name__)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SEND_AT = time(8, 0)
+FIRST_RUN = "monthly-review:first-run"
+
+
+def _job(month: date) -> str:
+    return f"monthly-review:{month:%Y-%m}"
 
 
 def first_working_day(month: date, services: Services) -> date:
@@ -60,13 +65,20 @@ class MonthlyReview:
         """Send the review if it is due and not sent yet; returns the month sent."""
         now = self._services.clock.now()
         month = self.due_month(now)
+        async with self._database.unit_of_work() as uow:
+            if await uow.job_runs.claim(FIRST_RUN, now):
+                # A new installation does not open with the review of a month it never saw.
+                if month is not None:
+                    await uow.job_runs.claim(_job(month), now)
+                await uow.commit()
+                return None
         if month is None:
             return None
         async with self._database.unit_of_work() as uow:
             officers = await uow.people.with_role(Role.BOARD)
             if not officers and self._services.board_chat is None:
                 return None  # nobody to send it to yet: kept for when the board has joined
-            if not await uow.job_runs.claim(f"monthly-review:{month:%Y-%m}", now):
+            if not await uow.job_runs.claim(_job(month), now):
                 return None
             timezone = self._services.org.working_time.timezone
             figures = await monthly_figures(uow, month, now, timezone)

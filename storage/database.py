@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,13 +34,18 @@ def ensure_sqlite_directory(url: str | URL) -> None:
 
 def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
-    for pragma in (
-        "PRAGMA journal_mode=WAL",
-        "PRAGMA foreign_keys=ON",
-        "PRAGMA synchronous=NORMAL",
-        f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
-    ):
-        cursor.execute(pragma)
+    # The busy timeout first: a new connection opened while another process writes must wait
+    # for its lock, not fail with "database is locked" on the pragmas below.
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    # WAL is set on the file by the migrations (storage/migrate.py), before any of these
+    # connections exists: switching beside other connections fails at once ("locked", no
+    # waiting). Here only a database nobody migrated is switched, if it can be.
+    cursor.execute("PRAGMA journal_mode")
+    if str(cursor.fetchone()[0]).lower() != "wal":
+        with contextlib.suppress(Exception):
+            cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
 

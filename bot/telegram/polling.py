@@ -15,7 +15,7 @@ from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.exceptions import (
-    TelegramAPIError,
+    AiogramError,
     TelegramNetworkError,
     TelegramRetryAfter,
     TelegramServerError,
@@ -35,8 +35,12 @@ MAX_ATTEMPTS = 5
 def _chat_of(update: Update) -> int:
     if update.message is not None:
         return update.message.chat.id
-    if update.callback_query is not None:
-        return update.callback_query.from_user.id
+    query = update.callback_query
+    if query is not None:
+        message = query.message
+        if message is not None and message.chat.type == "private":
+            return message.chat.id
+        return query.from_user.id
     return 0
 
 
@@ -87,7 +91,7 @@ def _call_quietly(bot: Bot, method: TelegramMethod[Any]) -> None:
     """Run a call whose failure loses nothing (a button's spinner) without delaying the batch."""
 
     async def call() -> None:
-        with contextlib.suppress(TelegramAPIError, OSError, TimeoutError):
+        with contextlib.suppress(AiogramError, OSError, TimeoutError):
             await bot(method)
 
     task = asyncio.create_task(call())
@@ -112,8 +116,8 @@ async def _delete_webhook(bot: Bot, max_backoff: float) -> None:
             backoff = min(backoff * 2, max_backoff)
         except TelegramRetryAfter as error:
             await asyncio.sleep(error.retry_after)
-        except TelegramAPIError as error:
-            log.warning("deleteWebhook refused (%s); polling anyway", error.message)
+        except AiogramError as error:  # a refusal, or an answer aiogram could not read
+            log.warning("deleteWebhook refused (%s); polling anyway", error)
             return
 
 
@@ -132,8 +136,8 @@ async def poll(
         except TelegramRetryAfter as error:
             await asyncio.sleep(error.retry_after)
             continue
-        except TelegramAPIError as error:
-            log.warning("getUpdates failed (%s); retrying in %.1fs", error.message, backoff)
+        except AiogramError as error:  # API errors, and answers aiogram could not read
+            log.warning("getUpdates failed (%s); retrying in %.1fs", error, backoff)
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, max_backoff)
             continue

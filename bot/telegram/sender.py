@@ -8,6 +8,7 @@ from typing import Any
 
 from aiogram import Bot
 from aiogram.exceptions import (
+    AiogramError,
     TelegramAPIError,
     TelegramNetworkError,
     TelegramRetryAfter,
@@ -95,5 +96,7 @@ async def _classified(call: Callable[[], Awaitable[None]]) -> None:
         raise TemporaryFailure(type(error).__name__ + ": " + error.message) from None
     except TelegramAPIError as error:  # 400 bad request, 403 blocked, 404 chat not found
         raise PermanentFailure(type(error).__name__ + ": " + error.message) from None
+    except AiogramError as error:  # an answer aiogram could not read: perhaps the next one
+        raise TemporaryFailure(type(error).__name__) from None
     except (TimeoutError, OSError) as error:
         raise TemporaryFailure(type(error).__name__) from None

@@ -57,10 +57,13 @@ class Translator:
     def callback(self, callback: CallbackQuery, update_id: int) -> Incoming:
         # Answers go to the presser's own chat, also for a card pressed in the board's group:
         # the steps that follow (a reason, a date) are typed there.
+        message = callback.message
+        private = message is not None and message.chat.type == "private"
+        chat_id = message.chat.id if message is not None and private else callback.from_user.id
         return Incoming(
             channel=CHANNEL,
             update_key=f"{update_id}:cb:{callback.id}",
-            chat_id=str(callback.from_user.id),
+            chat_id=str(chat_id),
             user_id=str(callback.from_user.id),
             display_name=_name(callback.from_user),
             kind=Kind.CHOICE,

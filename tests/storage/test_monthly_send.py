@@ -29,6 +29,8 @@ async def test_sent_once_after_eight_on_the_first_working_day(
     services = Services(org, WorkingCalendar(org.working_time), clock, Catalog("vi"))
     media = FileMediaStore(tmp_path, 10 << 20)
     review = MonthlyReview(database, services, media)
+    clock.set(datetime(2026, 10, 20, 3, tzinfo=UTC))
+    assert await review.run_once() is None  # the service's first run, in October
     clock.set(AFTER)
     assert await review.run_once() is None  # no board officer yet: nothing sent, nothing lost
     clock.set(BEFORE)
@@ -51,3 +53,19 @@ async def test_sent_once_after_eight_on_the_first_working_day(
     assert media.read(files.documents[0][0])[:2] == b"PK"  # an .xlsx is a zip file
     assert media.read(files.photos[0])[:8] == b"\x89PNG\r\n\x1a\n"
     assert "10/2026" in text.text or "2026-10" in text.text
+
+
+async def test_a_new_installation_does_not_send_last_months_review(
+    database: Database, tmp_path: Path
+) -> None:
+    org = load_org_config()
+    clock = FixedClock(AFTER)
+    services = Services(org, WorkingCalendar(org.working_time), clock, Catalog("vi"))
+    async with database.unit_of_work() as uow:
+        await uow.people.add("Hùng", Role.BOARD, "btg", AFTER, ("telegram", "9", "9"))
+        await uow.commit()
+    review = MonthlyReview(database, services, FileMediaStore(tmp_path, 10 << 20))
+    assert await review.run_once() is None  # first run on 2 November: October is skipped
+    assert await review.run_once() is None
+    clock.set(datetime(2026, 12, 1, 1, 5, tzinfo=UTC))  # Tuesday 1 December, 08:05
+    assert await review.run_once() == date(2026, 11, 1)

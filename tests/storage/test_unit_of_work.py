@@ -241,3 +241,34 @@ async def test_rollback_after_failed_statement_keeps_unit_usable(database: Datab
         await uow.commit()
     async with database.unit_of_work() as uow:
         assert await uow.people.by_identity("telegram", "2") is not None
+
+
+async def test_sqlite_a_new_connection_waits_while_another_process_writes(
+    tmp_path: Path,
+) -> None:
+    """The service's first connection (which turns on WAL) while another process holds a long
+    write: it waits for the lock with the configured busy timeout (30 s), not the driver's
+    own 5 s, instead of failing on its set-up."""
+    import sqlite3
+
+    path = tmp_path / "shared.db"
+    await upgrade_to_head(sqlite_url(path))
+    other = sqlite3.connect(path, isolation_level=None)  # "another process", in rollback mode
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO processed_updates VALUES ('telegram', 'other', '2026-11-30')")
+    service = Database.connect(sqlite_url(path))
+
+    async def first_update() -> bool:
+        async with service.unit_of_work() as uow:
+            recorded = await uow.updates.record("telegram", "service", NOW)
+            await uow.commit()
+            return recorded
+
+    try:
+        task = asyncio.create_task(first_update())
+        await asyncio.sleep(5.5)
+        other.execute("COMMIT")
+        assert await task
+    finally:
+        other.close()
+        await service.dispose()

@@ -297,3 +297,17 @@ async def test_after_leaving_a_report_typed_numbers_answer_the_menu(
     assert store.state.drafts[1].data["category"] == "khac"
     offered = await lan.say("Chợ Long Biên")
     assert "đang soạn dở" in offered[-1].text
+
+
+async def test_a_step_button_after_another_command_takes_her_back_into_the_report(
+    store: MemoryStore, clock: FixedClock
+) -> None:
+    lan = await collaborator(store, clock)
+    await lan.press("Gửi phản ánh")
+    await lan.press("Khác")
+    ward_question = lan.last
+    await lan.say("/trangthai")  # the menu is shown: the report is parked
+    lan.last = ward_question
+    await lan.press("Đúng")  # the ward button still on her screen
+    replies = await lan.say("Ngõ 3")
+    assert "Bước 4/6" in replies[-1].text and store.state.drafts[1].data["address"] == "Ngõ 3"

@@ -1,0 +1,56 @@
+"""Settings refuse what would fail later, and placeholders; they accept real-looking values."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from bot.settings import Settings
+
+TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
+
+
+def settings(**values: object) -> Settings:
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg, arg-type]
+
+
+@pytest.mark.parametrize(
+    "token", ["changeme", "123456:your-bot-token", "<token>", "123:xxxxxx", "TODO",
+              "123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11"],
+)
+def test_placeholder_tokens_are_refused(token: str) -> None:
+    with pytest.raises(ValidationError, match="placeholder"):
+        settings(telegram_bot_token=token)
+
+
+@pytest.mark.parametrize("token", [TOKEN, "123456:TEST-token-abcdefghijklmnopqrstu",
+                                   "42:fake-xxx-token", "1:exampleABC"])
+def test_real_looking_tokens_are_accepted(token: str) -> None:
+    assert settings(telegram_bot_token=token).telegram_bot_token is not None
+
+
+def test_a_token_not_shaped_like_botfathers_is_refused() -> None:
+    with pytest.raises(ValidationError, match="BotFather"):
+        settings(telegram_bot_token="just-words")
+
+
+def test_webhook_mode_needs_a_secret() -> None:
+    with pytest.raises(ValidationError, match="TELEGRAM_WEBHOOK_SECRET"):
+        settings(telegram_bot_token=TOKEN, telegram_mode="webhook")
+    ok = settings(telegram_bot_token=TOKEN, telegram_mode="webhook",
+                  telegram_webhook_secret="s3cret_value-1")
+    assert ok.telegram_webhook_secret is not None
+
+
+def test_a_zalo_webhook_secret_has_eight_characters_at_least() -> None:
+    with pytest.raises(ValidationError, match="ZALO_WEBHOOK_SECRET"):
+        settings(zalo_bot_token="12345:abcdefgh", zalo_mode="webhook", zalo_webhook_secret="short")
+
+
+def test_secrets_lists_what_the_log_filter_hides() -> None:
+    secrets = settings(telegram_bot_token=TOKEN).secrets()
+    assert TOKEN in secrets and TOKEN.split(":")[1] in secrets
+
+
+def test_empty_values_mean_unset() -> None:
+    assert settings(telegram_bot_token="", board_chat_id="").telegram_bot_token is None
