@@ -163,27 +163,27 @@ async def _not_sure(ctx: Context, report: Report, d: Details) -> None:
 
 
 async def _not_fixed(ctx: Context, report: Report, d: Details) -> None:
-    """Reopened: straight back to the same unit with a new deadline; the board is told."""
+    """Reopened: straight back to whoever handled it (the unit, or the board for a case it took
+    over) with a new deadline; the board is told."""
     assert report.id is not None
     category = ctx.org.category(report.category_code)
     deadline = answer_deadline(ctx.now, report.urgency, bool(category and category.complex),
                                ctx.org.deadlines, ctx.services.calendar)
-    change = CaseUpdate(ReportStatus.ASSIGNED, answer_deadline=deadline)
-    if report.assigned_unit_code and await ctx.uow.reports.update_if(
-        report.id, ReportStatus.REOPENED, change
-    ):
-        await record_event(
-            ctx, report.id, ReportStatus.REOPENED, ReportStatus.ASSIGNED,
-            ctx.unit_label(report.assigned_unit_code), by_system=True,
-        )
+    back_to = ReportStatus.ASSIGNED if report.assigned_unit_code else ReportStatus.BOARD_DIRECT
+    change = CaseUpdate(back_to, answer_deadline=deadline)
+    if await ctx.uow.reports.update_if(report.id, ReportStatus.REOPENED, change):
+        handler = ctx.unit_label(report.assigned_unit_code) if report.assigned_unit_code else ""
+        await record_event(ctx, report.id, ReportStatus.REOPENED, back_to, handler,
+                           by_system=True)
     updated = await ctx.uow.reports.by_code(report.code)
     assert updated is not None
     words = d.note or "—"
     heading = ctx.t("verify.heading.not_fixed", words=words, deadline=ctx.local_time(deadline))
     await _tell_unit(ctx, _with_photos(updated, d), heading)
     await tell_board(ctx, _with_photos(updated, d), ctx.t("verify.heading.board", words=words))
-    ctx.say(ctx.t("verify.reopened", code=report.code,
-                  unit=ctx.unit_label(report.assigned_unit_code),
+    who = (ctx.unit_label(report.assigned_unit_code) if report.assigned_unit_code
+           else ctx.t("verify.the_board"))
+    ctx.say(ctx.t("verify.reopened", code=report.code, unit=who,
                   deadline=ctx.local_time(deadline)))
 
 

@@ -20,11 +20,13 @@ from handlers.types import Incoming
 
 
 def outbox_parts(reply: Reply) -> list[Reply]:
-    """Files and text as separate outbox rows: a retry of the text never resends the files."""
-    if not (reply.photos or reply.documents) or not reply.text:
-        return [reply]
-    files = Reply(text="", photos=reply.photos, documents=reply.documents)
-    return [files, replace(reply, photos=(), documents=())]
+    """Photos, each document and the text as separate outbox rows: a retry of one part never
+    resends another."""
+    parts = [Reply(text="", photos=reply.photos)] if reply.photos else []
+    parts += [Reply(text="", documents=(document,)) for document in reply.documents]
+    if reply.text or not parts:
+        parts.append(replace(reply, photos=(), documents=()))
+    return parts
 
 
 class ChatLocks:

@@ -48,7 +48,9 @@ async def verification_button(ctx: Context, payload: str) -> None:
     report = await _own_case(ctx, code)
     if report is None or not check(ctx, report, action):
         return
-    if action is Action.REPORT_NOT_FIXED:
+    # "Not yet" asks for her words in a short draft of its own, unless she is in the middle of
+    # something else (a report being written): then the case reopens at once, her draft kept.
+    if action is Action.REPORT_NOT_FIXED and await ctx.uow.drafts.get(ctx.person.id) is None:
         draft = Draft(ctx.person.id, FLOW, "details", {"case": code}, 0, ctx.now, ctx.now)
         await NOT_FIXED.goto(ctx, draft, "details")
         return

@@ -6,6 +6,7 @@ outbox rows. After downtime it goes out at the next sweep, once.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, time, timedelta
@@ -78,11 +79,13 @@ class MonthlyReview:
             officers = await uow.people.with_role(Role.BOARD)
             if not officers and self._services.board_chat is None:
                 return None  # nobody to send it to yet: kept for when the board has joined
-            if not await uow.job_runs.claim(_job(month), now):
-                return None
             timezone = self._services.org.working_time.timezone
             figures = await monthly_figures(uow, month, now, timezone)
-            reply = self._reply(figures, month)
+        # Seconds of matplotlib and openpyxl: in a thread, outside any transaction.
+        reply = await asyncio.to_thread(self._reply, figures, month)
+        async with self._database.unit_of_work() as uow:
+            if not await uow.job_runs.claim(_job(month), now):
+                return None  # another scheduler sent it meanwhile
             ctx = system_context(uow, self._services, now)
             for officer in officers:
                 await ctx.notify(officer.id, reply)

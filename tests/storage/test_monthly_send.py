@@ -47,11 +47,11 @@ async def test_sent_once_after_eight_on_the_first_working_day(
     assert await review.run_once() is None  # once
     async with database.unit_of_work() as uow:
         sent = [i for i in await uow.outbox.all() if i.chat_id == "9"]
-    assert officer.id and len(sent) == 2
-    files, text = sent[0].reply, sent[1].reply
-    assert files.photos and files.documents[0][1] == "bao-cao-thang-2026-10.xlsx"
-    assert media.read(files.documents[0][0])[:2] == b"PK"  # an .xlsx is a zip file
-    assert media.read(files.photos[0])[:8] == b"\x89PNG\r\n\x1a\n"
+    assert officer.id and len(sent) == 3  # the chart, the workbook, the message: one row each
+    chart, book, text = (item.reply for item in sent)
+    assert book.documents[0][1] == "bao-cao-thang-2026-10.xlsx"
+    assert media.read(book.documents[0][0])[:2] == b"PK"  # an .xlsx is a zip file
+    assert media.read(chart.photos[0])[:8] == b"\x89PNG\r\n\x1a\n"
     assert "10/2026" in text.text or "2026-10" in text.text
 
 

@@ -433,3 +433,25 @@ async def test_a_second_collaborator_of_the_ward_can_be_asked_too(
     await mai.press_payload("v:fixed:PA-2026-000001")
     [report] = store.state.reports.values()
     assert report.status is ReportStatus.CLOSED and store.state.events[-1].note == "verified"
+
+
+async def test_not_yet_keeps_a_report_she_is_writing_and_a_board_case_returns_to_the_board(
+    store: MemoryStore, people: dict[str, Person]
+) -> None:
+    lan, board = people["lan"], people["board"]
+    await file_report(lan)
+    await board.press_payload("c:direct:PA-2026-000001")
+    await board.press_payload("c:answer:PA-2026-000001")
+    await board.say("Ban đã làm việc với chủ nhà")
+    await board.press("Không có ảnh")
+    await board.say("Làm việc trực tiếp")
+    await board.press_payload("c:approve:PA-2026-000001")
+    await lan.press_payload("m:report")
+    await lan.press("Khác")  # a new report half written
+    replies = await lan.press_payload("v:notfixed:PA-2026-000001")
+    assert "Đã mở lại phản ánh PA-2026-000001" in replies[-1].text
+    assert "Ban Tuyên giáo" in replies[-1].text
+    [report] = store.state.reports.values()
+    assert report.status is ReportStatus.BOARD_DIRECT and report.answer_deadline is not None
+    kept = store.state.drafts[1]
+    assert kept.flow == "report" and kept.data["category"] == "khac"
