@@ -105,6 +105,8 @@ async def _usable_draft(ctx: Context) -> Draft | None:
     stale_staff = draft.flow != FLOW and ctx.now - draft.updated_at >= ctx.settings.resume_after
     if flow is None or draft.step not in flow.steps or stale_staff:
         await ctx.uow.drafts.delete(ctx.person.id)
+        if stale_staff and draft.data.get("case"):
+            ctx.say(ctx.t("common.action_expired", code=draft.data["case"]))
         return None
     return draft
 

@@ -279,7 +279,8 @@ async def test_a_staff_action_left_open_is_dropped_not_resumed(
     board = people["board"]
     await board.say("/tuchoi PA-2026-000001")
     clock.set(clock.now() + timedelta(days=2))
-    await board.say("Chưa đủ thông tin")
+    told = await board.say("Chưa đủ thông tin")
+    assert "quá lâu nên được hủy" in told[0].text
     [report] = store.state.reports.values()
     assert report.status is ReportStatus.SUBMITTED and store.state.drafts == {}
 
