@@ -20,13 +20,15 @@ async def close_unverified(
     wait = services.org.deadlines.verification_answer_working_days
     async with uow_factory() as uow:
         ctx = system_context(uow, services, now)
+        waiting = await uow.reports.with_status({ReportStatus.VERIFYING})
+        due = [
+            r for r in waiting
+            if r.id is not None and r.resolved_at is not None
+            and services.calendar.add_working_days(r.resolved_at, wait) <= now
+        ]
         closed = []
-        for report in (await uow.reports.with_status({ReportStatus.VERIFYING}))[:limit]:
-            accepted = report.resolved_at
-            if report.id is None or accepted is None:
-                continue
-            if services.calendar.add_working_days(accepted, wait) > now:
-                continue
+        for report in due[:limit]:  # the due ones first, so none waits behind the others
+            assert report.id is not None
             if await _close(ctx, report.id, report.reporter_id, report.code):
                 closed.append(report.code)
         queued = await queue(ctx)
