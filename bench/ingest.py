@@ -16,7 +16,6 @@ import json
 import math
 import os
 import platform
-import secrets
 import signal
 import socket
 import subprocess
@@ -33,6 +32,7 @@ from typing import Any
 import aiohttp
 import psutil
 
+from bench.pg import temporary_database
 from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegram
 from tests.fakes.telegram_users import FakeUser
 
@@ -402,29 +402,8 @@ async def database(kind: str, workdir: Path, server_url: str) -> AsyncIterator[s
     if kind == "sqlite":
         yield f"sqlite+aiosqlite:///{workdir / 'bench.db'}"
         return
-    from sqlalchemy.engine import make_url
-
-    server = make_url(server_url)
-    if server.host not in (HOST, "localhost"):
-        raise SystemExit(f"refusing to use a PostgreSQL server that is not local: {server.host}")
-    name = f"dlxh_bench_{secrets.token_hex(4)}"
-    await on_server(server_url, f'CREATE DATABASE "{name}"')
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        await on_server(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-async def on_server(server_url: str, statement: str) -> None:
-    from sqlalchemy import text
-    from sqlalchemy.ext.asyncio import create_async_engine
-
-    engine = create_async_engine(server_url, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as connection:
-            await connection.execute(text(statement))
-    finally:
-        await engine.dispose()
+    async with temporary_database(server_url) as url:
+        yield url
 
 
 # ---- report -------------------------------------------------------------------------------

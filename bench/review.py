@@ -20,7 +20,6 @@ import asyncio
 import json
 import os
 import random
-import secrets
 import sqlite3
 import statistics
 import tempfile
@@ -31,8 +30,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.engine import make_url
-
+from bench.pg import temporary_database
 from bot.org_loader import load_org_config
 from bot.review_files import review_chart, review_workbook
 from domain.reports import ReportStatus as S
@@ -229,22 +227,15 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             finally:
                 await database.dispose()
         return {"db": "sqlite", "reports": args.reports, "fill_s": filled, **result}
-    server = make_url(args.postgres_url)
-    if server.host not in ("127.0.0.1", "localhost"):
-        raise SystemExit("refusing a non-local PostgreSQL server")
-    from tests.db_fixtures import create_postgres_database, drop_postgres_database
-
-    name = f"dlxh_bench_{secrets.token_hex(4)}"
-    url = await create_postgres_database(args.postgres_url, name)
-    database = Database.connect(url)
-    try:
-        await upgrade_to_head(url)
-        await fill_postgres(database, args)
-        filled = time.perf_counter() - began
-        result = await measure(database, month, args.repeat)
-    finally:
-        await database.dispose()
-        await drop_postgres_database(args.postgres_url, name)
+    async with temporary_database(args.postgres_url) as url:
+        database = Database.connect(url)
+        try:
+            await upgrade_to_head(url)
+            await fill_postgres(database, args)
+            filled = time.perf_counter() - began
+            result = await measure(database, month, args.repeat)
+        finally:
+            await database.dispose()
     return {"db": "postgres", "reports": args.reports, "fill_s": filled, **result}
 
 

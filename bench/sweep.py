@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import secrets
 import statistics
 import tempfile
 import time
@@ -34,8 +33,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import insert, text
-from sqlalchemy.engine import make_url
 
+from bench.pg import temporary_database
 from domain.calendar import WorkingCalendar
 from domain.clock import FixedClock
 from domain.org import OrgConfig, Unit, UnitKind
@@ -179,26 +178,8 @@ async def run(args: argparse.Namespace) -> None:
         with tempfile.TemporaryDirectory() as workdir:
             await measure(f"sqlite+aiosqlite:///{Path(workdir) / 'bench.db'}", args)
         return
-    server = make_url(args.postgres_url)
-    if server.host not in (None, "127.0.0.1", "localhost"):
-        raise SystemExit("--postgres-url must name a local server")
-    name = f"dlxh_bench_{secrets.token_hex(4)}"
-    await _on_server(args.postgres_url, f'CREATE DATABASE "{name}"')
-    try:
-        await measure(server.set(database=name).render_as_string(hide_password=False), args)
-    finally:
-        await _on_server(args.postgres_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-async def _on_server(url: str, statement: str) -> None:
-    from sqlalchemy.ext.asyncio import create_async_engine
-
-    engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as connection:
-            await connection.execute(text(statement))
-    finally:
-        await engine.dispose()
+    async with temporary_database(args.postgres_url) as url:
+        await measure(url, args)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
