@@ -47,8 +47,10 @@ class Reply:
 
 class OutboxStatus(StrEnum):
     PENDING = "pending"
+    SENDING = "sending"  # a broadcast copy claimed right before its send
     SENT = "sent"
     FAILED = "failed"
+    CANCELLED = "cancelled"  # a broadcast copy its recipient opted out of before it went
 
 
 class Priority:

@@ -12,6 +12,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
+from domain.broadcasts import Broadcast, BroadcastStatus, DeliveryCounts, Member, Recipient
 from domain.invitations import Invitation
 from domain.messages import OutboxItem, Reply
 from domain.people import ChannelIdentity, Person, Role
@@ -54,6 +55,9 @@ class PeopleRepository(Protocol):
     async def set_notify_channel(self, person_id: int, channel: str | None) -> None: ...
     async def set_lead(self, person_id: int, lead: bool) -> None:
         """Make the person the head of their unit (or the board's leader), or not."""
+        ...
+    async def mark_reachable(self, channel: str, external_id: str) -> None:
+        """The person wrote again (after unblocking the bot): broadcasts reach them again."""
         ...
 
 
@@ -129,10 +133,95 @@ class OutboxRepository(Protocol):
         self, item_id: int, attempts: int, next_attempt_at: datetime, error: str
     ) -> None: ...
     async def mark_failed(self, item_id: int, at: datetime, error: str) -> None: ...
+    async def mark_blocked(self, item_id: int, at: datetime, error: str) -> None:
+        """Failed because the person blocked the bot: the row is failed and marked blocked, and
+        the identity behind its (channel, chat) is unreachable until the person writes again."""
+        ...
+    async def claim(self, item_ids: Sequence[int]) -> set[int]:
+        """Pending -> sending, right before a broadcast copy goes out; the ids still pending.
+
+        A copy cancelled (opt-out) or already claimed in the meantime is not returned.
+        """
+        ...
+    async def settle_interrupted(self, at: datetime) -> int:
+        """Rows left `sending` by a process that died mid-send count as sent (at most once:
+        the platform most likely has them); returns how many."""
+        ...
+    async def cancel(self, item_ids: Sequence[int], at: datetime, reason: str) -> int:
+        """Pending -> cancelled (never sent); returns how many were still pending."""
+        ...
     async def failed(self, limit: int) -> list[OutboxItem]:
         """Messages given up on (blocked bot, chat gone, retries exhausted), newest first."""
         ...
     async def all(self) -> list[OutboxItem]: ...
+
+
+class SubscriptionRepository(Protocol):
+    """What residents follow: wards and topics (category codes)."""
+
+    async def of(self, person_id: int) -> tuple[frozenset[str], frozenset[str]]:
+        """(wards, topics) the person follows."""
+        ...
+    async def replace(
+        self, person_id: int, wards: Collection[str], topics: Collection[str], now: datetime
+    ) -> None: ...
+    async def clear(self, person_id: int) -> int:
+        """Stop following everything; returns how many subscriptions there were."""
+        ...
+
+
+@dataclass(frozen=True)
+class PendingCopy:
+    """A broadcast copy not sent yet, as an opt-out re-checks it."""
+
+    outbox_id: int
+    broadcast: Broadcast
+
+
+class BroadcastRepository(Protocol):
+    async def next_number(self, year: int) -> int: ...
+    async def add(self, broadcast: Broadcast) -> Broadcast:
+        """Store it; returns it with `id` set."""
+        ...
+    async def get(self, broadcast_id: int) -> Broadcast | None: ...
+    async def by_code(self, code: str) -> Broadcast | None: ...
+    async def all(self) -> list[Broadcast]:
+        """Every broadcast, newest first."""
+        ...
+    async def with_status(self, status: BroadcastStatus, limit: int = 1000) -> list[Broadcast]:
+        """By `send_at`, earliest first."""
+        ...
+    async def due(self, until: datetime, limit: int) -> list[Broadcast]:
+        """Scheduled broadcasts whose `send_at` is at or before `until`, earliest first."""
+        ...
+    async def set_status_if(
+        self, broadcast_id: int, expected: BroadcastStatus, status: BroadcastStatus,
+        at: datetime,
+    ) -> bool:
+        """Move on only from `expected` (False if someone was first). SENDING sets
+        `started_at`, DONE `finished_at`."""
+        ...
+    async def members(self, roles: Collection[Role]) -> list[Member]:
+        """People with these roles, their reachable identities (oldest first) and, for
+        residents, what they follow."""
+        ...
+    async def add_copies(
+        self, broadcast_id: int, copies: Sequence[tuple[Recipient, Reply]], now: datetime
+    ) -> int:
+        """One outbox row (priority BROADCAST) and one copy row per recipient, in bulk."""
+        ...
+    async def counts(self, broadcast_id: int) -> DeliveryCounts: ...
+    async def unfinished(self, broadcast_id: int) -> int:
+        """Copies still pending or being sent."""
+        ...
+    async def relay(self, broadcast_id: int, person_id: int, at: datetime) -> bool | None:
+        """Record "đã phổ biến": None if the person got no relaying copy of it, False if
+        recorded before, True now."""
+        ...
+    async def latest_relayable(self, person_id: int) -> Broadcast | None:
+        """The newest broadcast whose relaying copy the person got and has not relayed."""
+        ...
+    async def pending_copies(self, person_id: int) -> list[PendingCopy]: ...
 
 
 @dataclass(frozen=True)
@@ -210,6 +299,10 @@ class UnitOfWork(Protocol):
     def job_runs(self) -> JobRuns: ...
     @property
     def escalations(self) -> EscalationRepository: ...
+    @property
+    def subscriptions(self) -> SubscriptionRepository: ...
+    @property
+    def broadcasts(self) -> BroadcastRepository: ...
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(
