@@ -7,17 +7,26 @@ so a test can see that an uncommitted change is really thrown away.
 from __future__ import annotations
 
 import copy
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from types import TracebackType
 from typing import Self
 
+from domain.broadcasts import Broadcast
 from domain.invitations import Invitation
-from domain.messages import OutboxItem, OutboxStatus, Reply
+from domain.messages import OutboxItem
 from domain.people import ChannelIdentity, Person, Role
 from domain.ports import Draft, DueCase
 from domain.reports import CaseUpdate, Report, ReportEvent, ReportStatus
+from tests.fakes.memory_broadcasts import (
+    MemoryBroadcasts,
+    MemoryCopy,
+    MemoryOutbox,
+    MemorySubscriptions,
+)
+
+__all__ = ["MemoryOutbox", "MemoryState", "MemoryStore", "MemoryUnitOfWork"]
 
 
 @dataclass
@@ -34,6 +43,14 @@ class MemoryState:
     link_codes: dict[str, tuple[int, datetime, bool]] = field(default_factory=dict)
     job_runs: dict[str, datetime] = field(default_factory=dict)
     escalation_steps: dict[tuple[int, str, datetime], datetime] = field(default_factory=dict)
+    # Broadcasts: identities' creation and blocking, outbox rows failed because of a block.
+    identity_added: dict[tuple[str, str], datetime] = field(default_factory=dict)
+    unreachable: dict[tuple[str, str], datetime] = field(default_factory=dict)
+    blocked: set[int] = field(default_factory=set)
+    subscriptions: dict[tuple[int, str, str], datetime] = field(default_factory=dict)
+    broadcasts: dict[int, Broadcast] = field(default_factory=dict)
+    broadcast_counters: dict[int, int] = field(default_factory=dict)
+    copies: dict[tuple[int, int], MemoryCopy] = field(default_factory=dict)
 
 
 class MemoryPeople:
@@ -57,6 +74,7 @@ class MemoryPeople:
         self._s.identities[(channel, external_id)] = ChannelIdentity(
             channel, external_id, chat_id, person.id
         )
+        self._s.identity_added[(channel, external_id)] = now
         return person
 
     async def set_role(self, person_id: int, role: Role, unit_code: str | None) -> None:
@@ -83,6 +101,9 @@ class MemoryPeople:
 
     async def set_lead(self, person_id: int, lead: bool) -> None:
         self._s.people[person_id] = replace(self._s.people[person_id], lead=lead)
+
+    async def mark_reachable(self, channel: str, external_id: str) -> None:
+        self._s.unreachable.pop((channel, external_id), None)
 
 
 class MemoryLinkCodes:
@@ -209,55 +230,6 @@ class MemoryUpdates:
         return True
 
 
-class MemoryOutbox:
-    def __init__(self, state: MemoryState) -> None:
-        self._s = state
-
-    async def add(
-        self, channel: str, chat_id: str, reply: Reply, now: datetime, priority: int = 0
-    ) -> OutboxItem:
-        item_id = len(self._s.outbox) + 1
-        self._s.outbox[item_id] = OutboxItem(
-            item_id, channel, chat_id, reply, OutboxStatus.PENDING, 0, now, now, priority
-        )
-        return copy.deepcopy(self._s.outbox[item_id])
-
-    async def pending(
-        self, limit: int, channels: Collection[str] | None = None
-    ) -> list[OutboxItem]:
-        items = [
-            i for i in self._s.outbox.values()
-            if i.status is OutboxStatus.PENDING and (channels is None or i.channel in channels)
-        ]
-        return sorted(items, key=lambda i: (i.priority, i.id))[:limit]
-
-    async def mark_sent(self, item_id: int, at: datetime) -> None:
-        self._s.outbox[item_id].status = OutboxStatus.SENT
-        self._s.outbox[item_id].sent_at = at
-
-    async def mark_sent_many(self, item_ids: Sequence[int], at: datetime) -> None:
-        for item_id in item_ids:
-            await self.mark_sent(item_id, at)
-
-    async def mark_retry(
-        self, item_id: int, attempts: int, next_attempt_at: datetime, error: str
-    ) -> None:
-        item = self._s.outbox[item_id]
-        item.attempts, item.next_attempt_at, item.last_error = attempts, next_attempt_at, error
-
-    async def mark_failed(self, item_id: int, at: datetime, error: str) -> None:
-        item = self._s.outbox[item_id]
-        item.status, item.last_error, item.sent_at = OutboxStatus.FAILED, error, None
-        item.extra["failed_at"] = at
-
-    async def failed(self, limit: int) -> list[OutboxItem]:
-        items = [i for i in self._s.outbox.values() if i.status is OutboxStatus.FAILED]
-        return sorted(items, key=lambda i: i.id, reverse=True)[:limit]
-
-    async def all(self) -> list[OutboxItem]:
-        return list(self._s.outbox.values())
-
-
 _UNIT_WORK = (ReportStatus.ASSIGNED, ReportStatus.IN_PROGRESS)
 _UNACKNOWLEDGED = (ReportStatus.SUBMITTED, ReportStatus.REOPENED)
 
@@ -345,6 +317,8 @@ class MemoryUnitOfWork:
         self.link_codes = MemoryLinkCodes(self._state)
         self.job_runs = MemoryJobRuns(self._state)
         self.escalations = MemoryEscalations(self._state)
+        self.subscriptions = MemorySubscriptions(self._state)
+        self.broadcasts = MemoryBroadcasts(self._state)
 
     async def __aenter__(self) -> Self:
         return self
