@@ -1,4 +1,5 @@
-"""The administrative CLI commands: units, invitations, reports, cases, the monthly review."""
+"""The administrative CLI commands: units, invitations, reports, cases, the monthly review
+(and broadcasts, in bot/broadcast_commands.py)."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ class CommandError(Exception):
     """A command that cannot do what was asked; the message says why."""
 
 
-def _dump(value: object) -> None:
+def dump_json(value: object) -> None:
     json.dump(value, sys.stdout, ensure_ascii=False, indent=2)
     sys.stdout.write("\n")
 
@@ -53,6 +54,10 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
             return await _case(args, database)
         if args.command == "report":
             return await _monthly(args, settings, database)
+        if args.command == "broadcasts":
+            from bot import broadcast_commands
+
+            return await broadcast_commands.run(args, database.unit_of_work)
     finally:
         await database.dispose()
     raise CommandError(f"unknown command {args.command}")
@@ -65,7 +70,7 @@ def _units(args: argparse.Namespace, settings: Settings) -> int:
         for u in org.units
     ]
     if args.json:
-        _dump(rows)
+        dump_json(rows)
         return 0
     width = max(len(r["code"] or "") for r in rows)
     for row in rows:
@@ -102,7 +107,7 @@ async def _invite(args: argparse.Namespace, settings: Settings, database: Databa
         for i in invitations
     ]
     if args.json:
-        _dump(rows)
+        dump_json(rows)
     else:
         for row in rows:
             print(f"{row['code']}  {row['telegram_link'] or ''}".rstrip())
@@ -136,7 +141,7 @@ async def _reports(args: argparse.Namespace, database: Database) -> int:
             assert report.id is not None
             row["events"] = len(await uow.reports.events(report.id))
     if args.json:
-        _dump(rows)
+        dump_json(rows)
         return 0
     for row in rows:
         print(f"{row['code']}  {row['category']:<22} {row['ward']:<14} {row['status']:<12} "
@@ -168,7 +173,7 @@ async def _case(args: argparse.Namespace, database: Database) -> int:
         for e in events
     ]
     if args.json:
-        _dump(row)
+        dump_json(row)
     else:
         print(f"{row['code']}  {row['status']}  {row['category']}  {row['ward']}")
         for event in row["timeline"]:
@@ -188,7 +193,7 @@ async def _monthly(args: argparse.Namespace, settings: Settings, database: Datab
         if path:
             Path(path).write_bytes(make(figures, catalog, org))
     if args.json:
-        _dump(figures_json(figures))
+        dump_json(figures_json(figures))
     else:
         print(review_message(figures, catalog, org))
     return 0

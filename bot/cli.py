@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
-from bot import admin_commands
+from bot import admin_commands, broadcast_commands
 from bot.logs import configure_logging
 from bot.org_loader import OrgConfigError
 from bot.settings import Settings
@@ -46,6 +46,8 @@ def _parser() -> argparse.ArgumentParser:
     show = case_sub.add_parser("show")
     show.add_argument("code")
     show.add_argument("--json", action="store_true")
+
+    broadcast_commands.add_parser(commands)
 
     report = commands.add_parser("report", help="the monthly review")
     report_sub = report.add_subparsers(dest="action", required=True)

@@ -152,10 +152,14 @@ def select_recipients(
 ) -> list[Recipient]:
     """Each person the audience reaches once, on one channel; `exclude` is the author."""
     chosen: list[Recipient] = []
+    seen: set[int] = set()
     for member in members:
         person = member.person
-        if person.id == exclude or not _in_audience(audience, member, org, concern):
+        if person.id == exclude or person.id in seen:
             continue
+        if not _in_audience(audience, member, org, concern):
+            continue
+        seen.add(person.id)
         identity = _channel_for(person, member.identities)
         if identity is not None:
             chosen.append(

@@ -8,6 +8,7 @@ dispatcher sends the copies; `finish_broadcasts` sees when none is left and repo
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from domain.broadcasts import (
@@ -21,6 +22,7 @@ from domain.broadcasts import (
     Recipient,
     select_recipients,
 )
+from domain.broadcasts import count_by_channel as count_by_channel  # for the preview's callers
 from domain.messages import Choice, OutboxItem, Priority, Reply
 from domain.people import Role
 from domain.ports import UnitOfWork
@@ -78,11 +80,20 @@ def copy_reply(services: Services, broadcast: Broadcast, recipient: Recipient) -
     return Reply(text=text, choices=choices, photos=photos)
 
 
-async def finish_broadcasts(
+@dataclass(frozen=True)
+class Finished:
+    """A broadcast just closed, what its report said, and the report's outbox rows."""
+
+    broadcast: Broadcast
+    counts: DeliveryCounts
+    queued: list[OutboxItem]
+
+
+async def close_finished(
     uow: UnitOfWork, services: Services, now: datetime, limit: int = 100
-) -> list[OutboxItem]:
+) -> list[Finished]:
     """Close every sending broadcast with no copy left to send; its author gets the report."""
-    queued: list[OutboxItem] = []
+    closed: list[Finished] = []
     for broadcast in await uow.broadcasts.with_status(BroadcastStatus.SENDING, limit):
         assert broadcast.id is not None
         if await uow.broadcasts.unfinished(broadcast.id):
@@ -93,13 +104,20 @@ async def finish_broadcasts(
             continue
         counts = await uow.broadcasts.counts(broadcast.id)
         reply = Reply(text=delivery_report(services, broadcast, counts))
-        for identity in await _author_chats(uow, broadcast.author_id):
-            queued.append(
-                await uow.outbox.add(
-                    identity[0], identity[1], reply, now, Priority.NOTIFICATION
-                )
-            )
-    return queued
+        queued = [
+            await uow.outbox.add(channel, chat_id, reply, now, Priority.NOTIFICATION)
+            for channel, chat_id in await _author_chats(uow, broadcast.author_id)
+        ]
+        closed.append(Finished(broadcast, counts, queued))
+    return closed
+
+
+async def finish_broadcasts(
+    uow: UnitOfWork, services: Services, now: datetime, limit: int = 100
+) -> list[OutboxItem]:
+    """As `close_finished`; only the queued reports."""
+    return [item for done in await close_finished(uow, services, now, limit)
+            for item in done.queued]
 
 
 async def launch_due(

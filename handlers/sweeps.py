@@ -1,4 +1,5 @@
-"""The periodic sweeps: the escalation ladder of cases whose clock runs out, abandoned drafts.
+"""The periodic sweeps: the escalation ladder of cases whose clock runs out, abandoned drafts,
+cases never verified, and scheduled broadcasts (launched when due, closed when delivered).
 
 Framework-free: `scheduler/` calls `Sweeper.run_once()` every SWEEP_SECONDS (and tests call it
 directly). "Now" comes from the injected clock on every run. Each step of a ladder is taken once
@@ -13,11 +14,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from domain.broadcasts import DeliveryCounts
 from domain.messages import OutboxItem, Reply
 from domain.people import ChannelIdentity, Person, Role
 from domain.ports import DueCase, UnitOfWork, UnitOfWorkFactory
 from handlers.cards import board_card, handler_card
 from handlers.context import Context, Services
+from handlers.sweeps_broadcasts import sweep_broadcasts
 from handlers.sweeps_context import queue, system_context
 from handlers.sweeps_drafts import DraftRules, sweep_drafts
 from handlers.sweeps_ladder import (
@@ -45,6 +48,7 @@ class SweepSettings:
     draft_discard_after: timedelta = timedelta(days=7)
     max_cases: int = 5000  # read per ladder and run; the rest waits for the next run
     batch_size: int = 100  # cases per transaction
+    broadcasts_per_run: int = 20  # launched (and closed) per run; the rest at the next run
 
 
 @dataclass
@@ -54,6 +58,10 @@ class SweepResult:
     drafts_discarded: int = 0
     queued: int = 0
     unverified_closed: list[str] = field(default_factory=list)  # case codes
+    # (broadcast code, copies written) for each broadcast launched by this run
+    broadcasts_launched: list[tuple[str, int]] = field(default_factory=list)
+    # (broadcast code, its delivery report) for each broadcast closed by this run
+    broadcasts_finished: list[tuple[str, DeliveryCounts]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -70,11 +78,14 @@ class Sweeper:
         services: Services,
         settings: SweepSettings | None = None,
         on_commit: Callable[[Sequence[OutboxItem]], None] = lambda items: None,
+        wake: Callable[[], None] | None = None,
     ) -> None:
         self._uow_factory = uow_factory
         self._services = services
         self.settings = settings or SweepSettings()
         self._on_commit = on_commit
+        # Called after a launch committed copies that nobody offered (dispatcher.wake).
+        self._wake = wake
         # Ladders depend only on (deadline, assignment) and the fixed config: computed once.
         self._ladders: dict[tuple[str, datetime, datetime | None], list[Rung]] = {}
 
@@ -95,7 +106,19 @@ class Sweeper:
         result.unverified_closed = closed
         result.queued += len(queued)
         self._on_commit(queued)
+        await self._broadcasts(now, result)
         return result
+
+    async def _broadcasts(self, now: datetime, result: SweepResult) -> None:
+        swept = await sweep_broadcasts(
+            self._uow_factory, self._services, now, self.settings.broadcasts_per_run
+        )
+        result.broadcasts_launched = swept.launched
+        result.broadcasts_finished = swept.finished
+        result.queued += len(swept.queued)
+        if swept.launched and self._wake is not None:
+            self._wake()
+        self._on_commit(swept.queued)
 
     def _draft_rules(self) -> DraftRules:
         s = self.settings

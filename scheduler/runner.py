@@ -69,6 +69,14 @@ class SweepScheduler:
                 "sweep: %d escalation steps, %d drafts reminded, %d discarded",
                 len(result.steps), result.drafts_reminded, result.drafts_discarded,
             )
+        for code, copies in result.broadcasts_launched:
+            log.info("broadcast %s launched: %d copies", code, copies)
+        for code, counts in result.broadcasts_finished:
+            log.info(
+                "broadcast %s finished: %d recipients, %d delivered, %d failed, %d blocked, "
+                "%d skipped", code, counts.recipients, counts.delivered, counts.failed,
+                counts.blocked, counts.skipped,
+            )
         return result
 
     async def stop(self) -> None:
