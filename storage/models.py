@@ -71,11 +71,17 @@ class ChannelIdentityRow(Base):
     """One way of reaching a person; (channel, external_id) is unique as the primary key."""
 
     __tablename__ = "channel_identities"
+    # A blocked send finds the identity by the chat it went to (revision 0006).
+    __table_args__ = (Index("ix_channel_identities_channel_chat_id", "channel", "chat_id"),)
 
     channel: Mapped[str] = mapped_column(String(32), primary_key=True)
     external_id: Mapped[str] = mapped_column(String(EXTERNAL), primary_key=True)
     chat_id: Mapped[str] = mapped_column(String(EXTERNAL))
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    # Revision 0006: the order people joined on their channels (NULL before it), and since when
+    # the person has blocked the bot there (broadcasts skip it until they write again).
+    created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    unreachable_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class InvitationRow(Base):
@@ -203,6 +209,8 @@ class OutboxRow(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # Failed because the person blocked the bot (revision 0006).
+    blocked: Mapped[bool] = mapped_column(Boolean, server_default=false())
 
 
 # The escalation sweep reads only cases whose clock runs out (revision 0004): partial indexes on
@@ -251,3 +259,48 @@ class JobRunRow(Base):
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SubscriptionRow(Base):
+    """A ward or a topic (category code) a resident follows (revision 0006)."""
+
+    __tablename__ = "subscriptions"
+
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    code: Mapped[str] = mapped_column(String(CODE), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class BroadcastRow(Base):
+    """Orientation written by a board officer for an audience (revision 0006)."""
+
+    __tablename__ = "broadcasts"
+    __table_args__ = (Index("ix_broadcasts_status_send_at", "status", "send_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    text: Mapped[str] = mapped_column(Text)
+    photo_sha: Mapped[str | None] = mapped_column(String(64))
+    audience: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    status: Mapped[str] = mapped_column(String(16))
+    send_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    case_code: Mapped[str | None] = mapped_column(String(32))
+
+
+class BroadcastCopyRow(Base):
+    """One recipient's copy of a broadcast; its delivery is the state of its outbox row."""
+
+    __tablename__ = "broadcast_copies"
+
+    broadcast_id: Mapped[int] = mapped_column(ForeignKey("broadcasts.id"), primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), primary_key=True, index=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    chat_id: Mapped[str] = mapped_column(String(EXTERNAL))
+    outbox_id: Mapped[int] = mapped_column(BigId, ForeignKey("outbox.id"), unique=True)
+    relays: Mapped[bool] = mapped_column(Boolean)  # asks "have you relayed it?" (collaborators)
+    relayed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

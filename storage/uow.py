@@ -11,6 +11,7 @@ from sqlalchemy import BigInteger, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domain.ports import (
+    BroadcastRepository,
     DraftRepository,
     EscalationRepository,
     InvitationRepository,
@@ -20,9 +21,11 @@ from domain.ports import (
     PeopleRepository,
     ProcessedUpdates,
     ReportRepository,
+    SubscriptionRepository,
     UnitOfWork,
 )
 from storage.repositories import (
+    SqlBroadcasts,
     SqlDrafts,
     SqlEscalations,
     SqlInvitations,
@@ -32,6 +35,7 @@ from storage.repositories import (
     SqlPeople,
     SqlProcessedUpdates,
     SqlReports,
+    SqlSubscriptions,
 )
 
 _ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(:key)").bindparams(
@@ -69,6 +73,8 @@ class SqlUnitOfWork:
         self.link_codes: LinkCodeRepository = SqlLinkCodes(self)
         self.job_runs: JobRuns = SqlJobRuns(self)
         self.escalations: EscalationRepository = SqlEscalations(self)
+        self.subscriptions: SubscriptionRepository = SqlSubscriptions(self)
+        self.broadcasts: BroadcastRepository = SqlBroadcasts(self)
 
     @property
     def connection(self) -> AsyncConnection:

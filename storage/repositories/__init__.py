@@ -1,5 +1,6 @@
 """SQL implementations of the repository ports in `domain.ports`."""
 
+from storage.repositories.broadcasts import SqlBroadcasts
 from storage.repositories.drafts import SqlDrafts
 from storage.repositories.escalations import SqlEscalations
 from storage.repositories.invitations import SqlInvitations
@@ -8,9 +9,11 @@ from storage.repositories.link_codes import SqlLinkCodes
 from storage.repositories.outbox import SqlOutbox
 from storage.repositories.people import SqlPeople
 from storage.repositories.reports import SqlReports
+from storage.repositories.subscriptions import SqlSubscriptions
 from storage.repositories.updates import SqlProcessedUpdates
 
 __all__ = [
+    "SqlBroadcasts",
     "SqlDrafts",
     "SqlEscalations",
     "SqlInvitations",
@@ -20,4 +23,5 @@ __all__ = [
     "SqlPeople",
     "SqlProcessedUpdates",
     "SqlReports",
+    "SqlSubscriptions",
 ]

@@ -6,10 +6,10 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, select, true, update
 
 from domain.messages import OutboxItem, OutboxStatus, Reply
-from storage.models import OutboxRow
+from storage.models import ChannelIdentityRow, OutboxRow
 from storage.repositories.base import SqlRepository
 
 _COLUMNS = select(
@@ -33,12 +33,50 @@ _BY_ID = OutboxRow.id == bindparam("item_id")
 _MARK_SENT = update(OutboxRow).where(_BY_ID).values(
     status=OutboxStatus.SENT.value, sent_at=bindparam("at"),
 )
-_MARK_RETRY = update(OutboxRow).where(_BY_ID).values(
-    attempts=bindparam("new_attempts"), next_attempt_at=bindparam("next_at"),
-    last_error=bindparam("error"),
+_PENDING_VALUE = OutboxStatus.PENDING.value
+_SENDING_VALUE = OutboxStatus.SENDING.value
+# A claimed broadcast copy goes back to pending; a sent or cancelled row never comes back.
+_MARK_RETRY = update(OutboxRow).where(
+    _BY_ID, OutboxRow.status.in_((_PENDING_VALUE, _SENDING_VALUE))
+).values(
+    status=_PENDING_VALUE, attempts=bindparam("new_attempts"),
+    next_attempt_at=bindparam("next_at"), last_error=bindparam("error"),
 )
 _MARK_FAILED = update(OutboxRow).where(_BY_ID).values(
     status=OutboxStatus.FAILED.value, failed_at=bindparam("at"), last_error=bindparam("error"),
+)
+_MARK_BLOCKED = (
+    update(OutboxRow).where(_BY_ID)
+    .values(
+        status=OutboxStatus.FAILED.value, blocked=true(), failed_at=bindparam("at"),
+        last_error=bindparam("error"),
+    )
+    .returning(OutboxRow.channel, OutboxRow.chat_id)
+)
+# The earliest block is kept: it says since when the person is unreachable.
+_UNREACHABLE = (
+    update(ChannelIdentityRow)
+    .where(
+        ChannelIdentityRow.channel == bindparam("on_channel"),
+        ChannelIdentityRow.chat_id == bindparam("in_chat"),
+        ChannelIdentityRow.unreachable_at.is_(None),
+    )
+    .values(unreachable_at=bindparam("at"))
+)
+_IN_IDS = OutboxRow.id.in_(bindparam("ids", expanding=True))
+_CLAIM = (
+    update(OutboxRow).where(_IN_IDS, OutboxRow.status == _PENDING_VALUE)
+    .values(status=_SENDING_VALUE)
+    .returning(OutboxRow.id)
+)
+INTERRUPTED = "interrupted: delivery not confirmed"
+_SETTLE = update(OutboxRow).where(OutboxRow.status == _SENDING_VALUE).values(
+    status=OutboxStatus.SENT.value, sent_at=bindparam("at"), last_error=INTERRUPTED,
+)
+# `failed_at` of a cancelled row: when it was given up on.
+_CANCEL = update(OutboxRow).where(_IN_IDS, OutboxRow.status == _PENDING_VALUE).values(
+    status=OutboxStatus.CANCELLED.value, failed_at=bindparam("at"),
+    last_error=bindparam("reason"),
 )
 
 
@@ -98,6 +136,30 @@ class SqlOutbox(SqlRepository):
 
     async def mark_failed(self, item_id: int, at: datetime, error: str) -> None:
         await self._run(_MARK_FAILED, {"item_id": item_id, "at": at, "error": error})
+
+    async def mark_blocked(self, item_id: int, at: datetime, error: str) -> None:
+        row = (await self._run(
+            _MARK_BLOCKED, {"item_id": item_id, "at": at, "error": error}
+        )).first()
+        if row is not None:
+            await self._run(
+                _UNREACHABLE, {"on_channel": row.channel, "in_chat": row.chat_id, "at": at}
+            )
+
+    async def claim(self, item_ids: Sequence[int]) -> set[int]:
+        if not item_ids:
+            return set()
+        result = await self._run(_CLAIM, {"ids": list(item_ids)})
+        return {int(item_id) for item_id in result.scalars()}
+
+    async def settle_interrupted(self, at: datetime) -> int:
+        return (await self._run(_SETTLE, {"at": at})).rowcount
+
+    async def cancel(self, item_ids: Sequence[int], at: datetime, reason: str) -> int:
+        if not item_ids:
+            return 0
+        result = await self._run(_CANCEL, {"ids": list(item_ids), "at": at, "reason": reason})
+        return result.rowcount
 
     async def all(self) -> list[OutboxItem]:
         return [_item(row) for row in (await self._run(_ALL)).all()]

@@ -11,15 +11,17 @@ from domain.people import ChannelIdentity, Person, Role
 from storage.models import ChannelIdentityRow, PersonRow
 from storage.repositories.base import SqlRepository
 
-_PERSON = select(
+PERSON_COLUMNS = select(
     PersonRow.id, PersonRow.display_name, PersonRow.role, PersonRow.unit_code,
     PersonRow.created_at, PersonRow.notify_channel, PersonRow.lead,
 )
-_BY_IDENTITY = _PERSON.join(ChannelIdentityRow, ChannelIdentityRow.person_id == PersonRow.id).where(
+_BY_IDENTITY = PERSON_COLUMNS.join(
+    ChannelIdentityRow, ChannelIdentityRow.person_id == PersonRow.id
+).where(
     ChannelIdentityRow.channel == bindparam("channel"),
     ChannelIdentityRow.external_id == bindparam("external_id"),
 )
-_GET = _PERSON.where(PersonRow.id == bindparam("person_id"))
+_GET = PERSON_COLUMNS.where(PersonRow.id == bindparam("person_id"))
 _ADD_PERSON = insert(PersonRow).returning(PersonRow.id)
 _SET_ROLE = (
     update(PersonRow)
@@ -35,8 +37,19 @@ _IDENTITIES = (
     .order_by(ChannelIdentityRow.channel, ChannelIdentityRow.external_id)
 )
 
+# Runs on every incoming message: a write only when the identity was marked unreachable.
+_MARK_REACHABLE = (
+    update(ChannelIdentityRow)
+    .where(
+        ChannelIdentityRow.channel == bindparam("on_channel"),
+        ChannelIdentityRow.external_id == bindparam("of_user"),
+        ChannelIdentityRow.unreachable_at.is_not(None),
+    )
+    .values(unreachable_at=None)
+)
 
-def _person(row: Any) -> Person:
+
+def person_of(row: Any) -> Person:
     return Person(
         id=row.id, display_name=row.display_name, role=Role(row.role), unit_code=row.unit_code,
         created_at=row.created_at, notify_channel=row.notify_channel, lead=bool(row.lead),
@@ -47,11 +60,11 @@ class SqlPeople(SqlRepository):
     async def by_identity(self, channel: str, external_id: str) -> Person | None:
         result = await self._run(_BY_IDENTITY, {"channel": channel, "external_id": external_id})
         row = result.first()
-        return None if row is None else _person(row)
+        return None if row is None else person_of(row)
 
     async def get(self, person_id: int) -> Person | None:
         row = (await self._run(_GET, {"person_id": person_id})).first()
-        return None if row is None else _person(row)
+        return None if row is None else person_of(row)
 
     async def add(
         self, display_name: str, role: Role, unit_code: str | None, now: datetime,
@@ -64,7 +77,7 @@ class SqlPeople(SqlRepository):
         channel, external_id, chat_id = identity
         await self._run(insert(ChannelIdentityRow), {
             "channel": channel, "external_id": external_id, "chat_id": chat_id,
-            "person_id": person_id,
+            "person_id": person_id, "created_at": now,
         })
         return Person(person_id, display_name, role, unit_code, now.astimezone(UTC))
 
@@ -93,8 +106,11 @@ class SqlPeople(SqlRepository):
     async def set_lead(self, person_id: int, lead: bool) -> None:
         await self._run(update(PersonRow).where(PersonRow.id == person_id).values(lead=lead))
 
+    async def mark_reachable(self, channel: str, external_id: str) -> None:
+        await self._run(_MARK_REACHABLE, {"on_channel": channel, "of_user": external_id})
+
     async def with_role(self, role: Role, unit_code: str | None = None) -> list[Person]:
-        statement = _PERSON.where(PersonRow.role == role.value).order_by(PersonRow.id)
+        statement = PERSON_COLUMNS.where(PersonRow.role == role.value).order_by(PersonRow.id)
         if unit_code is not None:
             statement = statement.where(PersonRow.unit_code == unit_code)
-        return [_person(row) for row in (await self._run(statement)).all()]
+        return [person_of(row) for row in (await self._run(statement)).all()]

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import copy
+from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -139,14 +140,9 @@ class MemorySubscriptions:
         self._s = state
 
     async def of(self, person_id: int) -> tuple[frozenset[str], frozenset[str]]:
-        return self._following(person_id, SubscriptionKind.WARD), self._following(
-            person_id, SubscriptionKind.TOPIC
-        )
-
-    def _following(self, person_id: int, kind: SubscriptionKind) -> frozenset[str]:
-        return frozenset(
-            code for (pid, k, code) in self._s.subscriptions if pid == person_id and k == kind
-        )
+        mine = [(kind, code) for (pid, kind, code) in self._s.subscriptions if pid == person_id]
+        wards = frozenset(code for kind, code in mine if kind == SubscriptionKind.WARD)
+        return wards, frozenset(code for kind, code in mine if kind == SubscriptionKind.TOPIC)
 
     async def replace(
         self, person_id: int, wards: Collection[str], topics: Collection[str], now: datetime
@@ -255,22 +251,16 @@ class MemoryBroadcasts:
 
     async def counts(self, broadcast_id: int) -> DeliveryCounts:
         copies = self._of(broadcast_id)
-        statuses = [(self._s.outbox[c.outbox_id].status, c.outbox_id) for c in copies]
-
-        def number(*wanted: OutboxStatus) -> int:
-            return sum(1 for status, _ in statuses if status in wanted)
-
+        items = [self._s.outbox[c.outbox_id] for c in copies]
+        by_status = Counter(i.status for i in items)
         blocked = sum(
-            1 for status, item_id in statuses
-            if status is OutboxStatus.FAILED and item_id in self._s.blocked
+            1 for i in items if i.status is OutboxStatus.FAILED and i.id in self._s.blocked
         )
         return DeliveryCounts(
-            recipients=len(copies),
-            delivered=number(OutboxStatus.SENT),
-            failed=number(OutboxStatus.FAILED) - blocked,
-            blocked=blocked,
-            skipped=number(OutboxStatus.CANCELLED),
-            pending=number(*_UNFINISHED),
+            recipients=len(copies), delivered=by_status[OutboxStatus.SENT],
+            failed=by_status[OutboxStatus.FAILED] - blocked, blocked=blocked,
+            skipped=by_status[OutboxStatus.CANCELLED],
+            pending=sum(by_status[status] for status in _UNFINISHED),
             relayed=sum(1 for c in copies if c.relayed_at is not None),
         )
 
@@ -315,11 +305,7 @@ class MemoryBroadcasts:
 
 if TYPE_CHECKING:  # mypy proves that the fakes fulfil the ports
 
-    def _outbox(fake: MemoryOutbox) -> OutboxRepository:
-        return fake
-
-    def _subscriptions(fake: MemorySubscriptions) -> SubscriptionRepository:
-        return fake
-
-    def _broadcasts(fake: MemoryBroadcasts) -> BroadcastRepository:
-        return fake
+    def _fulfil(
+        outbox: MemoryOutbox, subscriptions: MemorySubscriptions, broadcasts: MemoryBroadcasts
+    ) -> tuple[OutboxRepository, SubscriptionRepository, BroadcastRepository]:
+        return outbox, subscriptions, broadcasts

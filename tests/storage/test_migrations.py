@@ -16,11 +16,13 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Float, Integer, String, column, inspect, table, text
 from sqlalchemy.engine import Connection
 
+from domain.messages import Reply
+from domain.people import Role
 from domain.reports import ReportStatus
 from storage.database import Database
 from storage.migrate import alembic_config, upgrade_to_head
 from storage.models import metadata
-from storage.types import UTCDateTime
+from storage.types import JSONDocument, UTCDateTime
 from tests.db_fixtures import (
     BACKENDS,
     create_postgres_database,
@@ -126,8 +128,8 @@ async def test_workers_migrating_at_once_on_postgres(empty_url: str) -> None:
     assert (differences, versions) == ([], [HEAD])
 
 
-def test_head_is_the_escalation_revision() -> None:
-    assert HEAD == "0005"
+def test_head_is_the_broadcasts_revision() -> None:
+    assert HEAD == "0006"
 
 
 async def _migrate(url: str, revision: str, *, down: bool = False) -> None:
@@ -207,3 +209,78 @@ async def test_upgrade_from_0001_keeps_existing_reports(empty_url: str) -> None:
         await db.dispose()
     assert (codes, version) == (["PA-2026-000001"], "0001")
     assert "board_direct" not in columns
+
+
+_IDENTITIES_0001 = table(
+    "channel_identities", column("channel", String), column("external_id", String),
+    column("chat_id", String), column("person_id", Integer),
+)
+_OUTBOX_0001 = table(
+    "outbox", column("channel", String), column("chat_id", String),
+    column("payload", JSONDocument), column("status", String), column("attempts", Integer),
+    column("priority", Integer), column("next_attempt_at", UTCDateTime),
+    column("created_at", UTCDateTime),
+)
+
+
+async def _add_person_and_messages_at_0005(url: str) -> None:
+    db = Database.connect(url)
+    try:
+        async with db.engine.begin() as connection:
+            await connection.execute(_PEOPLE_0001.insert().values(
+                id=1, display_name="A", role="collaborator", unit_code="w01", created_at=NOW,
+            ))
+            await connection.execute(_IDENTITIES_0001.insert().values(
+                channel="zalo", external_id="z1", chat_id="zc1", person_id=1,
+            ))
+            await connection.execute(_OUTBOX_0001.insert(), [
+                {"channel": "zalo", "chat_id": "zc1", "payload": Reply(text).to_json(),
+                 "status": "pending", "attempts": 0, "priority": 0, "next_attempt_at": NOW,
+                 "created_at": NOW}
+                for text in ("one", "two")
+            ])
+    finally:
+        await db.dispose()
+
+
+async def _outbox_after_downgrade(url: str) -> tuple[list[str], set[str], set[str]]:
+    db = Database.connect(url)
+    try:
+        async with db.engine.connect() as connection:
+            statuses = (await connection.execute(
+                text("SELECT status FROM outbox ORDER BY id")
+            )).scalars().all()
+            columns, tables = await connection.run_sync(lambda sync: (
+                {c["name"] for c in inspect(sync).get_columns("outbox")},
+                set(inspect(sync).get_table_names()),
+            ))
+    finally:
+        await db.dispose()
+    return list(statuses), columns, tables
+
+
+async def test_broadcasts_revision_keeps_identities_and_messages_both_ways(
+    empty_url: str,
+) -> None:
+    await _migrate(empty_url, "0005")
+    await _add_person_and_messages_at_0005(empty_url)
+
+    await upgrade_to_head(empty_url)
+    db = Database.connect(empty_url)
+    try:
+        async with db.unit_of_work() as uow:
+            members = await uow.broadcasts.members([Role.COLLABORATOR])
+            pending = await uow.outbox.pending(5)
+            assert await uow.outbox.claim([pending[0].id]) == {pending[0].id}
+            await uow.commit()
+    finally:
+        await db.dispose()
+    assert [[i.chat_id for i in m.identities] for m in members] == [["zc1"]]
+    assert [i.reply.text for i in pending] == ["one", "two"]
+
+    # ...and back: a copy being sent becomes a sent row the code before 0006 understands.
+    await _migrate(empty_url, "0005", down=True)
+    statuses, columns, tables = await _outbox_after_downgrade(empty_url)
+    assert statuses == ["sent", "pending"]
+    assert "blocked" not in columns
+    assert not {"broadcasts", "broadcast_copies", "subscriptions"} & tables
