@@ -4,6 +4,9 @@ every copy is settled, with the delivery report to the author."""
 from __future__ import annotations
 
 import asyncio
+import re
+from collections import Counter
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
 import pytest
@@ -12,7 +15,9 @@ from domain.broadcasts import Audience, AudienceKind, Broadcast, BroadcastStatus
 from domain.clock import FixedClock
 from domain.messages import OutboxItem, OutboxStatus, Priority
 from domain.people import Role
+from domain.ports import UnitOfWorkFactory
 from handlers.sweeps import Sweeper
+from storage.database import Database
 from tests.conversation_harness import MONDAY_9AM, services
 from tests.fakes.memory_uow import MemoryStore
 
@@ -277,3 +282,58 @@ async def test_the_report_goes_to_the_channel_the_author_chose(
     reports = [i for i in store.state.outbox.values() if code in i.reply.text]
     assert [(i.channel, i.chat_id) for i in reports] == [("zalo", "hz")]
     assert all(i.status is OutboxStatus.PENDING for i in reports)
+
+
+# --- on the real databases: four sweepers in two "processes" at once ---------------------------
+
+@pytest.fixture
+async def two_processes(
+    database: Database, database_url: str
+) -> AsyncIterator[tuple[Database, Database]]:
+    second = Database.connect(database_url)
+    try:
+        yield database, second
+    finally:
+        await second.dispose()
+
+
+async def test_four_sweepers_at_once_launch_and_close_each_broadcast_once(
+    two_processes: tuple[Database, Database],
+) -> None:
+    first, second = two_processes
+    factory = first.unit_of_work
+    async with factory() as uow:
+        hung = await uow.people.add("hung", Role.BOARD, "btg", MONDAY_9AM, ("console", "h", "h"))
+        for n in range(30):
+            await uow.people.add(f"c{n}", Role.COLLABORATOR, "bo-de", MONDAY_9AM,
+                                 ("telegram", f"c{n}", f"c{n}"))
+        await uow.commit()
+    codes = [await schedule_in(factory, hung.id, n) for n in range(8)]
+    clock = FixedClock(SEND_AT + SECOND)
+    sweepers = [Sweeper(db.unit_of_work, services(clock)) for db in (first, second) * 2]
+
+    results = await asyncio.gather(*(s.run_once() for s in sweepers))
+    launched = sorted(launch for r in results for launch in r.broadcasts_launched)
+    assert launched == [(code, 30) for code in codes]
+    async with factory() as uow:
+        outbox = await uow.outbox.all()
+        assert Counter(i.chat_id for i in outbox) == {f"c{n}": 8 for n in range(30)}
+        await uow.outbox.mark_sent_many([i.id for i in outbox], SEND_AT)
+        await uow.commit()
+
+    results = await asyncio.gather(*(s.run_once() for s in sweepers))
+    finished = sorted(code for r in results for code, _ in r.broadcasts_finished)
+    assert finished == codes
+    async with factory() as uow:
+        reports = [i for i in await uow.outbox.all() if i.chat_id == "h"]
+    assert sorted(re.findall(r"DH-2026-\d{6}", i.reply.text)[0] for i in reports) == codes
+
+
+async def schedule_in(factory: UnitOfWorkFactory, author: int, n: int) -> str:
+    async with factory() as uow:
+        stored = await uow.broadcasts.add(Broadcast(
+            None, f"DH-2026-{n + 1:06d}", author, f"Thông tin số {n}", None, COLLABORATORS,
+            BroadcastStatus.SCHEDULED, MONDAY_9AM, SEND_AT,
+        ))
+        await uow.commit()
+    return stored.code
