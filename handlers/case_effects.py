@@ -28,6 +28,7 @@ from handlers.cards import (
     verify_payload,
 )
 from handlers.context import Context
+from handlers.orientation_offer import offer_orientation
 from handlers.timeline import record_event
 
 
@@ -124,6 +125,7 @@ async def _approved(ctx: Context, report: Report, d: Details) -> None:
     await ask_reporter(ctx, report)
     await _tell_unit(ctx, report, ctx.t("case.heading.approved"))
     _confirm(ctx, report, "case.done.approved")
+    offer_orientation(ctx, report)  # "📢 Đăng định hướng về vụ việc này"
 
 
 async def ask_reporter(ctx: Context, report: Report) -> None:

@@ -9,12 +9,15 @@ from domain.ports import Draft
 from handlers.cards import ACTION_COMMANDS, VERIFY_COMMANDS, VERIFY_PREFIX
 from handlers.context import Context
 from handlers.extension_flows import EXTENSION_FLOWS
+from handlers.following import FOLLOWING, begin_following, stop_following
 from handlers.intake import FLOW, INTAKE
 from handlers.linking import NOTIFY_PREFIX, choose_notify_channel, link
 from handlers.menu import (
+    MENU_FOLLOW,
     MENU_HELP,
     MENU_NEW,
     MENU_OPEN,
+    MENU_ORIENT,
     MENU_OVERDUE,
     MENU_REPORT,
     MENU_STATUS,
@@ -24,6 +27,15 @@ from handlers.menu import (
     show_help,
     show_menu,
 )
+from handlers.orientation import (
+    KEEP_FOR,
+    ORIENTATION,
+    begin_orientation,
+    is_relay_keyword,
+    orientation_button,
+    relay_keyword,
+)
+from handlers.orientation_send import cancel_by_command, list_scheduled
 from handlers.staff import (
     act_by_command,
     case_button,
@@ -61,6 +73,15 @@ async def route(ctx: Context) -> None:
         return
     if incoming.kind is Kind.CHOICE and incoming.payload.startswith(VERIFY_PREFIX):
         await verification_button(ctx, incoming.payload)
+        return
+    if incoming.kind is Kind.CHOICE and incoming.payload.startswith("b:"):
+        await orientation_button(ctx, incoming.payload)
+        return
+    if incoming.kind is Kind.TEXT and is_relay_keyword(ctx, incoming.text):
+        # "ĐÃ PHỔ BIẾN" is an exact phrase, no answer to any step: like a command, it works
+        # with a draft open and leaves the draft where it is.
+        await relay_keyword(ctx)
+        await _park(ctx)
         return
     draft = await _usable_draft(ctx)
     if draft is not None and draft.flow != FLOW:
@@ -102,11 +123,14 @@ async def _usable_draft(ctx: Context) -> Draft | None:
     if draft is None:
         return None
     flow = INTAKE if draft.flow == FLOW else OTHER_FLOWS.get(draft.flow)
-    stale_staff = draft.flow != FLOW and ctx.now - draft.updated_at >= ctx.settings.resume_after
+    keep = KEEP_FOR if draft.flow == ORIENTATION.flow else ctx.settings.resume_after
+    stale_staff = draft.flow != FLOW and ctx.now - draft.updated_at >= keep
     if flow is None or draft.step not in flow.steps or stale_staff:
         await ctx.uow.drafts.delete(ctx.person.id)
         if stale_staff and draft.data.get("case"):
             ctx.say(ctx.t("common.action_expired", code=draft.data["case"]))
+        elif stale_staff and draft.flow == ORIENTATION.flow:
+            ctx.say(ctx.t("orientation.expired"))
         return None
     return draft
 
@@ -141,6 +165,10 @@ async def _menu(ctx: Context, payload: str) -> None:
         await show_status(ctx, "")
     elif payload == MENU_HELP:
         show_help(ctx)
+    elif payload == MENU_ORIENT:
+        await begin_orientation(ctx, "")
+    elif payload == MENU_FOLLOW:
+        await begin_following(ctx, "")
     else:
         show_menu(ctx, ctx.t("common.invalid_choice"))
 
@@ -172,8 +200,12 @@ async def offer_resume(ctx: Context, draft: Draft) -> None:
 
 
 async def _cancel(ctx: Context, argument: str) -> None:
-    if await ctx.uow.drafts.get(ctx.person.id) is None:
+    draft = await ctx.uow.drafts.get(ctx.person.id)
+    if draft is None:
         show_menu(ctx, ctx.t("common.nothing_to_cancel"))
+        return
+    if draft.flow in _OWN_CANCEL:  # says what was dropped (an orientation, a subscription)
+        await OTHER_FLOWS[draft.flow].cancel(ctx, draft)
         return
     await ctx.uow.drafts.delete(ctx.person.id)
     show_menu(ctx, ctx.t("common.cancelled"))
@@ -211,12 +243,24 @@ _COMMANDS: dict[str, Command] = {
     "guiloi": failed_deliveries,
     "lienket": link,
     "thongbao": choose_notify_channel,
+    "theodoi": begin_following,
+    "huytheodoi": stop_following,
+    "dinhhuong": begin_orientation,
+    "lich": list_scheduled,
+    "huylich": cancel_by_command,
     **{name: act_by_command(action) for name, action in ACTION_COMMANDS.items()},
     **{name: verify_by_command(action) for name, action in VERIFY_COMMANDS.items()},
 }
 
 # Conversations other than the intake, by the flow name their drafts carry.
-OTHER_FLOWS = {**FLOWS, **EXTENSION_FLOWS, NOT_FIXED.flow: NOT_FIXED}
+OTHER_FLOWS = {
+    **FLOWS,
+    **EXTENSION_FLOWS,
+    NOT_FIXED.flow: NOT_FIXED,
+    ORIENTATION.flow: ORIENTATION,
+    FOLLOWING.flow: FOLLOWING,
+}
+_OWN_CANCEL = frozenset({ORIENTATION.flow, FOLLOWING.flow})
 
 _STAFF_MENU: dict[str, Command] = {
     MENU_NEW: new_reports,

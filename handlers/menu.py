@@ -13,6 +13,15 @@ MENU_NEW = "m:new"
 MENU_OPEN = "m:open"
 MENU_OVERDUE = "m:overdue"
 MENU_WORK = "m:work"
+MENU_ORIENT = "m:orient"
+MENU_FOLLOW = "m:follow"
+# What each role's help adds about orientation (sent, relayed, followed).
+_ORIENTATION_HELP = {
+    Role.BOARD: "orientation.help.board",
+    Role.COLLABORATOR: "orientation.help.collaborator",
+    Role.HANDLER: "orientation.help.handler",
+    Role.RESIDENT: "orientation.help.resident",
+}
 
 
 def menu_choices(ctx: Context) -> tuple[Choice, ...]:
@@ -26,9 +35,12 @@ def menu_choices(ctx: Context) -> tuple[Choice, ...]:
             Choice(MENU_NEW, ctx.t("menu.new")),
             Choice(MENU_OPEN, ctx.t("menu.open")),
             Choice(MENU_OVERDUE, ctx.t("menu.overdue")),
+            Choice(MENU_ORIENT, ctx.t("menu.orient")),
         ]
     if role is Role.HANDLER:
         choices.append(Choice(MENU_WORK, ctx.t("menu.work")))
+    if role is Role.RESIDENT:
+        choices.append(Choice(MENU_FOLLOW, ctx.t("menu.follow")))
     choices.append(Choice(MENU_HELP, ctx.t("menu.help")))
     return tuple(choices)
 
@@ -41,6 +53,7 @@ def greet(ctx: Context, prefix: str = "") -> None:
     person = ctx.person
     if person.role is Role.RESIDENT:
         text = ctx.t("start.greeting_resident", name=person.display_name)
+        text += "\n" + ctx.t("follow.greeting")
     else:
         key = (
             "start.greeting_collaborator"
@@ -68,4 +81,5 @@ def show_help(ctx: Context) -> None:
         key = "help.handler"
     else:
         key = "help.member"
-    show_menu(ctx, ctx.t(key))
+    extra = _ORIENTATION_HELP.get(role)
+    show_menu(ctx, ctx.t(key) + ("\n" + ctx.t(extra) if extra else ""))
