@@ -31,6 +31,7 @@ from handlers.sweeps import Sweeper
 from storage.database import Database
 from tests.e2e.harness import invitation, running_zalo
 from tests.e2e.test_cross_channel import both_channels
+from tests.e2e.test_telegram_intake import file_report
 from tests.fakes.telegram_api import FakeTelegram, SentMessage
 from tests.fakes.telegram_users import FakeUser
 from tests.fakes.zalo_api import FakeZalo
@@ -358,3 +359,55 @@ async def _sweep_once(url: str, clock: FixedClock) -> tuple[list[str], list[str]
             [c for c, _ in result.broadcasts_finished])
 
 
+
+
+async def test_a_case_broadcast_reaches_those_concerned_and_never_names_the_reporter(
+    tg: FakeTelegram, zalo: FakeZalo, clean_database_url: str, tmp_path: Path
+) -> None:
+    url = clean_database_url
+    names: dict[str, int | str] = {
+        "hung": 9201, "lan": 9200, "minh": 9202, "mai": 9203, "an": 9204, "chi": 9205,
+        "tam": "tam-z", "hoa": "hoa-z", "binh": "binh-z",
+    }
+    async with running_zalo(settings_for(url, tmp_path, tg, zalo), zalo):
+        board = await tg_join(tg, url, 9201, "Hùng", Role.BOARD)
+        await tg_join(tg, url, 9202, "Minh", Role.HANDLER, "bo-de")
+        await tg_join(tg, url, 9203, "Mai", Role.COLLABORATOR, "gia-thuy")
+        await zalo_join(zalo, url, "tam-z", "Tâm", Role.HANDLER, "gia-thuy")
+        await zalo_join(zalo, url, "hoa-z", "Hoa", Role.COLLABORATOR, "bo-de")
+        an = await tg_join(tg, url, 9204, "An", None)
+        await follow_on_telegram(an, ["Phường Bồ Đề"], [])
+        chi = await tg_join(tg, url, 9205, "Chi", None)
+        await follow_on_telegram(chi, ["Phường Việt Hưng"], ["Vệ sinh môi trường"])
+        await follow_on_zalo(zalo.user("binh-z", "Bình"), [], ["Trật tự xây dựng"])
+
+        lan = tg.user(id=9200, first_name="Lan")
+        filed = await file_report(lan, await invitation(url))  # Bồ Đề, Trật tự xây dựng
+        case = next(w for w in filed.split() if w.startswith("PA-")).rstrip(".")
+        await tg.wait_for(lambda: any("Giao xử lý" in shown(m) for m in tg.sent(9201)))
+        await tg_choose(board, "Giao xử lý", "cho đơn vị nào")
+        await tg_choose(board, "Phường Bồ Đề (đề xuất)", "Hạn trả lời")
+        await tg_choose(board, "Theo quy định", "Đã giao")
+
+        async def concerned() -> str:
+            await tg_choose(board, "Liên quan một vụ việc", "Gõ mã vụ việc")
+            return await tg_do(board, board.send_text(case), "Xem lại trước khi gửi")
+
+        preview = await write_orientation(board, "Vụ lấn vỉa hè đã được xử lý", concerned)
+        assert "Số người nhận: 5 (Telegram: 3 · Zalo: 2)" in preview
+        code = await send_now(board)
+        await tg.wait_for(lambda: any(REPORT.format(code=code) in t for t in tg.texts(9201)),
+                          timeout=10, message="no delivery report")
+        await asyncio.sleep(SETTLE)
+
+    # The reporter, the assigned unit's handler, the ward's collaborators, the residents
+    # following the ward or the case's category; not the other ward's people, not the author.
+    assert copies_of("Vụ lấn vỉa hè", tg, zalo, names) == {
+        "lan": 1, "minh": 1, "hoa": 1, "an": 1, "binh": 1,
+    }
+    copies = [t for chat in (9200, 9202, 9204) for t in tg.texts(chat) if t.startswith(COPY)]
+    copies += [t for chat in ("hoa-z", "binh-z") for t in zalo.texts(chat) if t.startswith(COPY)]
+    assert len(copies) == 5 and not any("Lan" in t for t in copies)
+    row = (await broadcasts_json(url))[code]
+    assert row["case"] == case and row["audience"]["kind"] == "case"
+    assert counts(row)[:2] == (5, 5)
