@@ -149,7 +149,7 @@ def channel_counts_text(services: Services, counts: dict[str, int]) -> str:
     if not counts:
         return services.catalog.t("broadcast.nobody")
     return " · ".join(
-        f"{services.catalog.t('broadcast.channel.' + channel)}: {number}"
+        f"{services.catalog.t(f'broadcast.channel.{channel}')}: {number}"
         for channel, number in counts.items()
     )
 
