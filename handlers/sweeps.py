@@ -48,7 +48,9 @@ class SweepSettings:
     draft_discard_after: timedelta = timedelta(days=7)
     max_cases: int = 5000  # read per ladder and run; the rest waits for the next run
     batch_size: int = 100  # cases per transaction
-    broadcasts_per_run: int = 20  # launched (and closed) per run; the rest at the next run
+    broadcasts_per_run: int = 20  # launched per run; the rest at the next run
+    # Sending broadcasts looked at per run (earliest first) to close those with no copy left.
+    broadcasts_watched: int = 200
 
 
 @dataclass
@@ -111,7 +113,8 @@ class Sweeper:
 
     async def _broadcasts(self, now: datetime, result: SweepResult) -> None:
         swept = await sweep_broadcasts(
-            self._uow_factory, self._services, now, self.settings.broadcasts_per_run
+            self._uow_factory, self._services, now, self.settings.broadcasts_per_run,
+            self.settings.broadcasts_watched,
         )
         result.broadcasts_launched = swept.launched
         result.broadcasts_finished = swept.finished

@@ -29,8 +29,10 @@ class BroadcastSweep:
 
 
 async def sweep_broadcasts(
-    uow_factory: UnitOfWorkFactory, services: Services, now: datetime, limit: int
+    uow_factory: UnitOfWorkFactory, services: Services, now: datetime, limit: int,
+    watch: int = 200,
 ) -> BroadcastSweep:
+    """Launch up to `limit` due broadcasts, then look at up to `watch` sending ones."""
     result = BroadcastSweep()
     async with uow_factory() as uow:
         due = await uow.broadcasts.due(now, limit)
@@ -45,7 +47,7 @@ async def sweep_broadcasts(
         if copies is not None:
             result.launched.append((broadcast.code, copies))
     async with uow_factory() as uow:
-        finished = await close_finished(uow, services, now, limit)
+        finished = await close_finished(uow, services, now, watch)
         await uow.commit()
     for done in finished:
         result.finished.append((done.broadcast.code, done.counts))
