@@ -8,59 +8,42 @@ import contextlib
 import logging
 import random
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 
-from bot.outcomes import Outcome, OutcomeRecorder, Retry, RetryPolicy, attempt
+from bot.courier import Courier, is_broadcast
+from bot.outcomes import Retry, RetryPolicy
 from bot.pacing import ChannelPacer
+from bot.streams import Meanwhile, Stream, StreamKey, order, stream_key
 from domain.clock import Clock
 from domain.delivery import Sender
-from domain.messages import OutboxItem, Priority
+from domain.messages import OutboxItem
 from domain.ports import UnitOfWorkFactory
 
 logger = logging.getLogger(__name__)
 
-ChatKey = tuple[str, str]
-
-
-def _order(item: OutboxItem) -> tuple[int, int]:
-    return (item.priority, item.id)
-
-
-@dataclass(eq=False)
-class _Chat:
-    """A chat with a delivery under way: the item being sent, then offered items behind it."""
-
-    current: OutboxItem
-    offered: bool  # started by offer(): no pass waits for it
-    queue: list[OutboxItem] = field(default_factory=list)
-    task: asyncio.Task[None] = field(init=False)
-
-    def holds(self, item_id: int) -> bool:
-        return item_id == self.current.id or any(i.id == item_id for i in self.queue)
-
-
-@dataclass
-class _Meanwhile:
-    """What happened while a pass was reading; its snapshot may predate it."""
-
-    settled: set[int] = field(default_factory=set)  # items that left the pending state
-    touched: set[ChatKey] = field(default_factory=set)  # chats the snapshot is stale for
-
-
 class OutboxDispatcher:
-    """Delivers pending outbox items, at least once.
+    """Delivers pending outbox items: replies and notifications at least once, broadcast copies
+    once (claimed before their send, see below).
 
     The outcome of a send is committed after the platform answered (by an `OutcomeRecorder`,
-    several outcomes per unit of work). If that commit fails, or the process dies in between, the
-    item stays pending and is sent again later: a rare duplicate message is preferred to a lost
-    one. Until its outcome is committed a chat counts as busy, so nothing overtakes the item.
+    several outcomes per unit of work). If that commit fails, or the process dies in between, a
+    reply or notification stays pending and is sent again later: a rare duplicate message is
+    preferred to a lost one. Until its outcome is committed a chat counts as busy, so nothing
+    overtakes the item.
 
     Per (channel, chat) only the first pending item in (priority, id) order is attempted, and only
-    once it is due, so a later message never overtakes one waiting for its retry. Across priorities
-    a conversation reply does go before an older broadcast to the same chat: they are independent
-    streams and a reply must not wait behind a broadcast's backoff. Chats are sent concurrently;
-    each chat has at most one item in flight, and a chat whose item is still in flight is skipped
-    by later passes, so a 429 pause on one channel never holds up another.
+    once it is due, so a later message never overtakes one waiting for its retry. A chat's
+    broadcast copies are a stream of their own: a conversation reply goes before an older
+    broadcast copy to the same chat and never waits behind its pacing or backoff (see
+    `bot.courier` for how replies also go first for slots and tokens). Chats are sent
+    concurrently; each stream has at most one item in flight, and a stream whose item is still
+    in flight is skipped by later passes, so a 429 pause on one channel never holds up another.
+
+    Broadcast copies are only ever started by passes, at most a batch at a time (a 10,000-copy
+    broadcast is not 10,000 tasks); a pass is woken when fewer than half a batch remain in
+    flight and the last read showed more. Each copy is claimed (pending -> sending) right
+    before its send: an opt-out that cancelled it meanwhile is honoured, and a copy is never
+    sent by two passes or twice across a restart. `run()` first settles the copies a killed
+    process left `sending` (as sent: the platform most likely has them).
 
     A pass reads the pending rows; it runs on `wake()`, after a chat's delivery when more of its
     items are pending, and every `idle_poll_seconds`. Rows handed over with `offer()` right after
@@ -86,29 +69,34 @@ class OutboxDispatcher:
         backoff_base: float = 1.0,
         backoff_cap: float = 300.0,
         concurrency: int = 16,
+        broadcast_concurrency: int = 16,
+        claim_retry_seconds: float = 1.0,
         jitter: Callable[[], float] = random.random,
         shutdown_grace_seconds: float = 5.0,
     ) -> None:
         self._uow_factory = uow_factory
         self._senders = dict(senders)
         self._clock = clock
-        self._pacers = dict(pacers or {})
         self._batch_size = batch_size
         self._idle_poll = idle_poll_seconds
-        self._policy = RetryPolicy(max_attempts, backoff_base, backoff_cap, jitter)
         self._shutdown_grace = shutdown_grace_seconds
-        self._semaphore = asyncio.Semaphore(concurrency)
-        self._recorder = OutcomeRecorder(uow_factory, clock)
+        policy = RetryPolicy(max_attempts, backoff_base, backoff_cap, jitter)
+        self._courier = Courier(
+            uow_factory, clock, self._senders, pacers or {}, policy,
+            concurrency=concurrency, broadcast_concurrency=broadcast_concurrency,
+            claim_retry_seconds=claim_retry_seconds, stopping=lambda: self._stopping,
+        )
+        self._broadcasts_in_flight = 0
         self._wake = asyncio.Event()
         self._stopping = False
-        self._in_flight: dict[ChatKey, _Chat] = {}
-        self._readers: list[_Meanwhile] = []
+        self._in_flight: dict[StreamKey, Stream] = {}
+        self._readers: list[Meanwhile] = []
         self._without_sender: set[str] = set()
         # What the last pass showed, for offer() to trust: chats that may have pending items
         # before an offered one, the highest id seen (an offered item with an id at or below it
         # may already have been started by a pass), and the (priority, id) beyond which a
         # truncated read showed nothing. Stale until a pass has read since the last wake().
-        self._backlogged: set[ChatKey] = set()
+        self._backlogged: set[StreamKey] = set()
         self._max_seen_id = 0
         self._horizon: tuple[int, int] | None = None
         self._wakes = 1
@@ -124,20 +112,26 @@ class OutboxDispatcher:
         self._wake.set()
 
     def offer(self, items: Sequence[OutboxItem]) -> None:
-        """Hand over the items one commit just wrote, in order: the fast path, without a read."""
+        """Hand over the items one commit just wrote, in order: the fast path, without a read.
+
+        Broadcast copies are not started here: a pass takes them a batch at a time.
+        """
         needs_pass = False
         for item in items:
-            key = (item.channel, item.chat_id)
+            key = stream_key(item)
             chat = self._in_flight.get(key)
             if self._stopping or item.channel not in self._senders:
                 continue  # stays pending; the pass logs the missing sender
+            if is_broadcast(item):
+                needs_pass = True
+                continue
             if not self._may_skip_pass(item, key):
                 self._backlog(key)
                 needs_pass = needs_pass or chat is None  # a busy chat wakes a pass when done
             elif chat is None:
                 self._start(item, offered=True)
             else:
-                bisect.insort(chat.queue, item, key=_order)
+                bisect.insort(chat.queue, item, key=order)
         if needs_pass:
             self._wake.set()
 
@@ -146,10 +140,14 @@ class OutboxDispatcher:
         self._wake.set()
 
     async def run(self) -> None:
+        settled = False
         try:
             while not self._stopping:
                 self._wake.clear()
                 try:
+                    if not settled:  # before anything is claimed
+                        await self._courier.settle_interrupted(self._clock.now())
+                        settled = True
                     await self._launch()
                 except Exception:
                     logger.exception("reading the outbox failed; trying again later")
@@ -182,25 +180,25 @@ class OutboxDispatcher:
             for task in unfinished:
                 task.cancel()  # still waiting for its turn; the item simply stays pending
             await asyncio.gather(*unfinished, return_exceptions=True)
-        await self._recorder.close(max(0.0, deadline - asyncio.get_running_loop().time()))
+        await self._courier.close(max(0.0, deadline - asyncio.get_running_loop().time()))
 
-    def _may_skip_pass(self, item: OutboxItem, key: ChatKey) -> bool:
+    def _may_skip_pass(self, item: OutboxItem, key: StreamKey) -> bool:
         return (
             self._synced == self._wakes
             and key not in self._backlogged
             and item.id > self._max_seen_id
-            and (self._horizon is None or _order(item) < self._horizon)
+            and (self._horizon is None or order(item) < self._horizon)
             and item.next_attempt_at <= self._clock.now()
         )
 
-    def _backlog(self, key: ChatKey) -> None:
+    def _backlog(self, key: StreamKey) -> None:
         """The chat may have pending items the dispatcher does not hold: passes deal with it."""
         self._backlogged.add(key)
         for meanwhile in self._readers:
             meanwhile.touched.add(key)
 
     async def _launch(self) -> list[asyncio.Task[None]]:
-        meanwhile = _Meanwhile()
+        meanwhile = Meanwhile()
         wakes = self._wakes
         self._readers.append(meanwhile)
         try:
@@ -211,17 +209,17 @@ class OutboxDispatcher:
         tasks = self._plan(items, meanwhile)
         complete = len(items) < self._batch_size
         self._max_seen_id = max([self._max_seen_id, *(item.id for item in items)])
-        self._horizon = None if complete else max(_order(item) for item in items)
+        self._horizon = None if complete else max(order(item) for item in items)
         self._synced = wakes
         return tasks
 
-    def _plan(self, items: list[OutboxItem], meanwhile: _Meanwhile) -> list[asyncio.Task[None]]:
+    def _plan(self, items: list[OutboxItem], meanwhile: Meanwhile) -> list[asyncio.Task[None]]:
         """Start every idle chat's first item if due; note which chats are backlogged."""
         now = self._clock.now()
-        chats: dict[ChatKey, list[OutboxItem]] = {}
-        for item in sorted(items, key=_order):
+        chats: dict[StreamKey, list[OutboxItem]] = {}
+        for item in sorted(items, key=order):
             if item.id not in meanwhile.settled and self._has_sender(item.channel):
-                chats.setdefault((item.channel, item.chat_id), []).append(item)
+                chats.setdefault(stream_key(item), []).append(item)
         tasks = []
         for key, pending in chats.items():
             busy = self._in_flight.get(key)
@@ -254,30 +252,33 @@ class OutboxDispatcher:
             logger.info("no sender for channel %r here; its outbox items stay pending", channel)
         return False
 
-    def _start(self, item: OutboxItem, *, offered: bool) -> _Chat:
-        key = (item.channel, item.chat_id)
-        chat = _Chat(item, offered)
+    def _start(self, item: OutboxItem, *, offered: bool) -> Stream:
+        key = stream_key(item)
+        chat = Stream(item, offered)
         chat.task = asyncio.create_task(self._serve(key, chat), name=f"outbox-{item.id}")
         self._in_flight[key] = chat
+        if key[2]:
+            self._broadcasts_in_flight += 1
         return chat
 
-    async def _serve(self, key: ChatKey, chat: _Chat) -> None:
+    async def _serve(self, key: StreamKey, chat: Stream) -> None:
         """Deliver the chat's item, then the items queued behind it, each once its predecessor's
         outcome is committed; stop at the first item still pending afterwards."""
         wake = done = False
         try:
             while True:
                 item = chat.current
-                outcome = await self._deliver(item)
-                left_pending = not await self._recorder.record(item.id, outcome)
-                if left_pending or isinstance(outcome, Retry):
+                result = await self._courier.deliver(item)
+                left_pending = not await self._courier.record(item, result)
+                settled = not left_pending and not isinstance(result, Retry)
+                if not settled:
                     self._backlog(key)  # passes retry it, then send what queued behind it
                 for meanwhile in self._readers:
                     meanwhile.touched.add(key)
-                    if not left_pending and not isinstance(outcome, Retry):
+                    if settled:
                         meanwhile.settled.add(item.id)
                 if key in self._backlogged:
-                    wake = not left_pending and not isinstance(outcome, Retry)
+                    wake = settled
                     break
                 if not chat.queue or self._stopping:
                     break  # whatever is still queued stays pending for the next start
@@ -287,21 +288,10 @@ class OutboxDispatcher:
             if not done:
                 self._backlog(key)
             del self._in_flight[key]
+            if key[2]:
+                self._broadcasts_in_flight -= 1
+                # Refill before the copies in flight run out, if the last read showed more.
+                low = self._broadcasts_in_flight < max(1, self._batch_size // 2)
+                wake = wake or (low and self._horizon is not None)
         if wake:
             self._wake.set()  # the chat's next pending item is eligible now
-
-    async def _deliver(self, item: OutboxItem) -> Outcome:
-        pacer = self._pacer(item.channel)
-        if item.priority != Priority.CONVERSATION:
-            # A reply is paced by the person's own typing; holding it back a second per
-            # step only slows the conversation. Notifications and broadcasts are paced.
-            await pacer.wait_chat(item.chat_id)
-        async with self._semaphore:
-            await pacer.wait_channel()
-            return await attempt(self._senders[item.channel], item, pacer, self._policy)
-
-    def _pacer(self, channel: str) -> ChannelPacer:
-        pacer = self._pacers.get(channel)
-        if pacer is None:
-            pacer = self._pacers[channel] = ChannelPacer.unlimited()
-        return pacer

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from bot.pacing import ChannelPacer
 from domain.clock import Clock
-from domain.delivery import PermanentFailure, RetryAfter, Sender, TemporaryFailure
+from domain.delivery import Blocked, PermanentFailure, RetryAfter, Sender, TemporaryFailure
 from domain.messages import OutboxItem
 from domain.ports import OutboxRepository, UnitOfWorkFactory
 
@@ -35,9 +35,24 @@ class Retry:
 @dataclass(frozen=True)
 class Failed:
     error: str
+    blocked: bool = False  # the person blocked the bot: their identity becomes unreachable
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A broadcast copy that was no longer pending when claimed (an opt-out cancelled it):
+    nothing was sent and there is nothing to write."""
+
+
+@dataclass(frozen=True)
+class Deferred:
+    """Not attempted (the dispatcher is stopping, or the claim could not be asked): the item is
+    still pending and nothing is written; a later pass takes it."""
 
 
 Outcome = Sent | Retry | Failed
+# What one delivery of an item can come to; only an `Outcome` is written.
+Result = Outcome | Skipped | Deferred
 _Waiting = tuple[int, Outcome, "asyncio.Future[bool]"]
 
 
@@ -74,6 +89,9 @@ async def attempt(
         logger.warning("%s: platform asked to wait %.1fs; channel paused", where, seconds)
         # The platform chose the delay, so this attempt does not count towards max_attempts.
         return Retry(item.attempts, seconds, _describe(exc))
+    except Blocked as exc:
+        logger.info("%s: the chat is unreachable (%s)", where, _describe(exc))
+        return Failed(_describe(exc), blocked=True)
     except PermanentFailure as exc:
         logger.warning("%s failed permanently: %s", where, _describe(exc))
         return Failed(_describe(exc))
@@ -186,6 +204,8 @@ async def _write(outbox: OutboxRepository, item_id: int, outcome: Outcome, now: 
         case Retry(attempts, delay_seconds, error):
             due = now + timedelta(seconds=delay_seconds)
             await outbox.mark_retry(item_id, attempts, due, error)
+        case Failed(error, blocked=True):
+            await outbox.mark_blocked(item_id, now, error)
         case Failed(error):
             await outbox.mark_failed(item_id, now, error)
 

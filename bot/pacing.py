@@ -1,5 +1,10 @@
 """Outgoing rate limits: token buckets for a whole channel and for each chat, plus a 429 pause.
 
+Two kinds of callers share a channel's overall bucket: foreground ones (conversation replies,
+notifications) reserve their token at once and never queue behind background ones (broadcast
+copies), which take a token only when one is free, one at a time. The average rate holds for
+both together, since every send takes a token.
+
 Only monotonic time is used here; the domain clock (which tests and libfaketime move) decides
 when an outbox item is due, not how long to wait between two sends.
 """
@@ -12,6 +17,8 @@ import time
 from collections.abc import Awaitable, Callable
 
 MonotonicClock = Callable[[], float]
+_EPSILON = 1e-9  # float rounding of elapsed * rate must not cost another sleep
+_MIN_SLEEP = 1e-6
 Sleep = Callable[[float], Awaitable[None]]
 
 
@@ -63,6 +70,20 @@ class TokenBucket:
             self._tokens += 1.0  # the reservation was never used
             raise
 
+    async def acquire_spare(self) -> None:
+        """Take a token only once a whole one is free, never reserving ahead.
+
+        Callers of `acquire()` reserve (the balance may go negative) and are served first: a
+        spare-token caller waits until their debt is repaid. Meant for one caller at a time
+        (`ChannelPacer` holds a lock), or concurrent ones would all wake for each token.
+        """
+        while True:
+            self._refill()
+            if self._tokens >= 1.0 - _EPSILON:
+                self._tokens -= 1.0
+                return
+            await self._sleep(max(self._seconds_for(1.0 - self._tokens), _MIN_SLEEP))
+
     def is_idle(self) -> bool:
         """Full again, so indistinguishable from a new bucket: safe to forget."""
         self._refill()
@@ -113,6 +134,7 @@ class ChannelPacer:
         self._sweep_seconds = sweep_seconds
         self._last_sweep = clock()
         self._paused_until = -math.inf
+        self._background = asyncio.Lock()
 
     @classmethod
     def unlimited(
@@ -144,10 +166,19 @@ class ChannelPacer:
         await self._wait_pause()
         await self._bucket(chat_id).acquire()
 
-    async def wait_channel(self) -> None:
-        """The overall part; take it right before sending, so sends are not bunched up later."""
+    async def wait_channel(self, *, background: bool = False) -> None:
+        """The overall part; take it right before sending, so sends are not bunched up later.
+
+        `background` callers (broadcast copies) queue among themselves and take a token only
+        when no foreground caller needs it: a reply never waits behind a broadcast's queue.
+        """
         await self._wait_pause()
-        await self._overall.acquire()
+        if background:
+            async with self._background:
+                await self._wait_pause()
+                await self._overall.acquire_spare()
+        else:
+            await self._overall.acquire()
         await self._wait_pause()  # a 429 may have arrived while we waited for the token
 
     async def _wait_pause(self) -> None:

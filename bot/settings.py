@@ -90,6 +90,21 @@ class Settings(BaseSettings):
     def _blank_is_unset(cls, value: object) -> object:
         return None if value == "" else value
 
+    @field_validator("telegram_rate", "telegram_per_chat_rate", "zalo_rate", "zalo_per_chat_rate")
+    @classmethod
+    def _positive_rate(cls, value: float) -> float:
+        # `inf` is allowed: no pacing (benchmarks measure the processing alone with it).
+        if not value > 0:
+            raise ValueError("a rate is messages per second and must be positive (or inf)")
+        return value
+
+    @field_validator("telegram_per_chat_burst", "zalo_per_chat_burst")
+    @classmethod
+    def _whole_burst(cls, value: float) -> float:
+        if not value >= 1:
+            raise ValueError("a burst must be at least 1 message")
+        return value
+
     @field_validator("media_link_key", mode="before")
     @classmethod
     def _blank_key_is_unset(cls, value: object) -> object:

@@ -27,6 +27,14 @@ class PermanentFailure(DeliveryError):
     """The message can never be delivered (bot blocked, chat not found, bad request)."""
 
 
+class Blocked(PermanentFailure):
+    """The person blocked the bot (or deleted their account): this chat cannot be reached.
+
+    Besides failing the message, the person's identity on this channel is marked unreachable,
+    so that broadcasts skip it until the person writes to the bot again.
+    """
+
+
 class Sender(Protocol):
     """Sends one outbox item on one channel; raises a DeliveryError subclass when it cannot."""
 

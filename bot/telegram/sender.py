@@ -10,6 +10,7 @@ from aiogram import Bot
 from aiogram.exceptions import (
     AiogramError,
     TelegramAPIError,
+    TelegramForbiddenError,
     TelegramNetworkError,
     TelegramRetryAfter,
     TelegramServerError,
@@ -18,14 +19,19 @@ from aiogram.exceptions import (
 from aiogram.types import BufferedInputFile, InputMediaPhoto
 
 from bot.telegram.keyboards import inline_keyboard, location_keyboard
-from domain.delivery import PermanentFailure, RetryAfter, TemporaryFailure
+from domain.delivery import Blocked, PermanentFailure, RetryAfter, TemporaryFailure
 from domain.messages import Reply
 from domain.ports import MediaStore
 from handlers.text import split_text
 
 TEXT_LIMIT = 4096
+CAPTION_LIMIT = 1024  # Telegram counts UTF-16 code units
 log = logging.getLogger(__name__)
 ALBUM_LIMIT = 10
+
+
+def fits_caption(text: str) -> bool:
+    return len(text.encode("utf-16-le")) // 2 <= CAPTION_LIMIT
 
 
 class TelegramSender:
@@ -38,6 +44,8 @@ class TelegramSender:
         await _classified(lambda: self._send(int(chat_id), reply))
 
     async def _send(self, chat_id: int, reply: Reply) -> None:
+        if await self._send_captioned(chat_id, reply):
+            return
         if reply.photos:
             await self._send_photos(chat_id, reply.photos)
         for sha, name in reply.documents:
@@ -55,6 +63,26 @@ class TelegramSender:
         for index, piece in enumerate(pieces):
             last = index == len(pieces) - 1
             await self._bot.send_message(chat_id, piece, reply_markup=markup if last else None)
+
+    async def _send_captioned(self, chat_id: int, reply: Reply) -> bool:
+        """One photo with a short text (a broadcast copy, typically) goes as ONE `sendPhoto`
+        with the text as its caption and the buttons under it: one API call, so a retry never
+        sends half of the message again. False when the reply does not fit that shape."""
+        if (
+            len(reply.photos) != 1
+            or reply.documents
+            or reply.request_location
+            or not reply.text.strip()
+            or not fits_caption(reply.text)
+            or not self._present(reply.photos[0])
+        ):
+            return False
+        sha = reply.photos[0]
+        photo = BufferedInputFile(self._media.read(sha), f"{sha[:16]}.jpg")
+        await self._bot.send_photo(
+            chat_id, photo, caption=reply.text, reply_markup=inline_keyboard(reply)
+        )
+        return True
 
     async def _send_photos(self, chat_id: int, photos: tuple[str, ...]) -> None:
         files = [
@@ -94,7 +122,9 @@ async def _classified(call: Callable[[], Awaitable[None]]) -> None:
     except (TelegramServerError, TelegramNetworkError, TelegramUnauthorizedError) as error:
         # 401 means our token is wrong or revoked: keep the message until it is fixed.
         raise TemporaryFailure(type(error).__name__ + ": " + error.message) from None
-    except TelegramAPIError as error:  # 400 bad request, 403 blocked, 404 chat not found
+    except TelegramForbiddenError as error:  # blocked by the user, user deactivated
+        raise Blocked(type(error).__name__ + ": " + error.message) from None
+    except TelegramAPIError as error:  # 400 bad request, 404 chat not found
         raise PermanentFailure(type(error).__name__ + ": " + error.message) from None
     except AiogramError as error:  # an answer aiogram could not read: perhaps the next one
         raise TemporaryFailure(type(error).__name__) from None

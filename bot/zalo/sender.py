@@ -19,7 +19,7 @@ from bot.zalo.client import (
     ZaloTemporary,
 )
 from bot.zalo.media_links import MediaLinks
-from domain.delivery import PermanentFailure, RetryAfter, TemporaryFailure
+from domain.delivery import Blocked, PermanentFailure, RetryAfter, TemporaryFailure
 from domain.messages import Reply
 from domain.ports import MediaStore
 from handlers.i18n import Catalog
@@ -27,6 +27,10 @@ from handlers.render import numbered_text
 from handlers.text import split_text
 
 TEXT_LIMIT = 2000
+# sendPhoto takes a `caption` (reference/messaging-platforms.md); no separate limit is documented,
+# so the text limit is assumed.
+CAPTION_LIMIT = TEXT_LIMIT
+_BLOCKED = 403
 log = logging.getLogger(__name__)
 
 
@@ -48,32 +52,39 @@ class ZaloSender:
         await _classified(lambda: self._send(chat_id, reply))
 
     async def _send(self, chat_id: str, reply: Reply) -> None:
-        for sha in reply.photos:
-            await self._send_photo(chat_id, sha)
         text = numbered_text(reply, self._catalog)
         if reply.documents and self._links is not None:
             # Zalo bots cannot send files: a signed, expiring link to each instead.
             links = [f"📎 {name}: {self._links.url(sha)}" for sha, name in reply.documents]
             text = "\n".join([text, *links]).strip()
+        urls = [url for sha in reply.photos if (url := self._photo_url(sha)) is not None]
+        if len(urls) == 1 and text.strip() and len(text) <= CAPTION_LIMIT:
+            # One photo and a short text (a broadcast copy, typically): ONE sendPhoto with the
+            # text as caption, so a retry never sends half of the message again.
+            await self._client.send_photo(chat_id, urls[0], caption=text)
+            return
+        for url in urls:
+            await self._client.send_photo(chat_id, url)
         if not text.strip():
             return
         for piece in split_text(text, TEXT_LIMIT):
             await self._client.send_message(chat_id, piece)
 
-    async def _send_photo(self, chat_id: str, sha: str) -> None:
+    def _photo_url(self, sha: str) -> str | None:
+        """The signed link Zalo fetches the photo from; None when it cannot be sent."""
         if self._links is None:
             if not self._warned_no_links:
                 log.warning("PUBLIC_URL is not set: photos cannot be sent to Zalo, only texts")
                 self._warned_no_links = True
-            return
+            return None
         try:
             present = self._media.path(sha).exists()
         except ValueError:
             present = False
         if not present:
             log.warning("photo %s is not in the media store; sending the text only", sha[:12])
-            return
-        await self._client.send_photo(chat_id, self._links.url(sha))
+            return None
+        return self._links.url(sha)
 
 
 async def _classified(call: Callable[[], Awaitable[None]]) -> None:
@@ -87,6 +98,8 @@ async def _classified(call: Callable[[], Awaitable[None]]) -> None:
         if error.error_code == 401:
             # Our token is wrong or revoked: keep the message until it is fixed (as on Telegram).
             raise TemporaryFailure(str(error)) from None
+        if error.error_code == _BLOCKED:  # the person blocked the bot, or left Zalo
+            raise Blocked(str(error)) from None
         raise PermanentFailure(str(error)) from None
     except ZaloError as error:
         raise TemporaryFailure(str(error)) from None

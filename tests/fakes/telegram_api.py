@@ -3,7 +3,10 @@
 The real aiogram ``Bot`` talks HTTP to it (``tg.make_bot()``, or ``Bot(token,
 session=AiohttpSession(api=TelegramAPIServer.from_base(tg.base_url)))``). Everything the bot
 sends is recorded (``tg.requests``, ``tg.sent(chat_id)``); ``tg.user(...)`` plays a person
-(see ``telegram_users.py``). Faults: ``fail_next``, ``block``, ``delay``, ``rate_limit``.
+(see ``telegram_users.py``). Faults: ``fail_next`` (the next calls), ``fail_calls`` /
+``fail_every`` (chosen calls by number: the N-th, every N-th), ``block`` (a chat answers 403),
+``delay``, ``rate_limit`` (429 beyond a rate per sliding second, overall and per chat). A call
+answered with a fault is recorded in ``requests`` but never delivered (``sent``).
 
 Request encoding (aiogram 3.31 ``AiohttpSession.build_form_data``): every call is a POST of
 ``FormData``; url-encoded when nothing is uploaded, multipart otherwise. Plain strings are sent
@@ -18,11 +21,10 @@ import asyncio
 import contextlib
 import copy
 import json
-import math
 import re
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from html import unescape
 from typing import Any, NamedTuple, TypeVar
@@ -33,6 +35,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiohttp import ClientError, ClientSession, ClientTimeout, web
 from aiohttp.web_request import FileField
 
+from tests.fakes.limits import Fault, FaultSchedule, RateLimit
 from tests.fakes.telegram_users import FakeUser
 
 DEFAULT_TOKEN = "123456:TEST-token-abcdefghijklmnopqrstu"
@@ -230,7 +233,8 @@ class FakeTelegram:
         self.callback_answers: dict[str, Params] = {}  # callback_query_id -> answer params
         self.deliveries: list[Delivery] = []
         self.updates: list[dict[str, Any]] = []  # every update ever created, in order
-        self.throttled = 0  # how many calls rate_limit answered with 429
+        self.limits = RateLimit()  # rate_limit() sets it
+        self.schedule = FaultSchedule()  # fail_calls() / fail_every() add to it
         self.chats: dict[int, dict[str, Any]] = {}
         self._sent: dict[int, list[SentMessage]] = {}
         self._msg_ids: dict[int, int] = {}
@@ -239,10 +243,7 @@ class FakeTelegram:
         self._closing = False
         self._faults: dict[str, deque[_Fault]] = {}
         self._delays: dict[str, float] = {}
-        self._blocked: set[int] = set()
-        self._rate: tuple[float | None, float | None] = (None, None)
-        self._hits: deque[float] = deque()
-        self._chat_hits: dict[int, deque[float]] = {}
+        self._blocked: dict[int, str] = {}
         self._webhook: _Webhook | None = None
         self._users: dict[int, FakeUser] = {}
         self._counters: dict[str, int] = {}
@@ -302,6 +303,10 @@ class FakeTelegram:
     def sent(self, chat_id: int) -> list[SentMessage]:
         return self._sent.setdefault(int(chat_id), [])
 
+    def sent_counts(self) -> dict[int, int]:
+        """How many messages each chat received (an album counts each of its items)."""
+        return {chat: len(messages) for chat, messages in self._sent.items() if messages}
+
     def last(self, chat_id: int) -> SentMessage:
         sent = self.sent(chat_id)
         if not sent:
@@ -320,6 +325,33 @@ class FakeTelegram:
                   chat_id: int | None = None) -> None:
         """Answer the next ``times`` calls of ``method`` ("*" for any; only those for
         ``chat_id`` if given) with an error."""
+        kind = self._fault(status, retry_after, description)
+        fault = _Fault(kind.status, kind.retry_after, kind.description, times, chat_id)
+        self._faults.setdefault(method.lower(), deque()).append(fault)
+
+    def fail_calls(self, method: str, calls: Collection[int], status: int = 429,
+                   retry_after: int | None = 1, description: str | None = None,
+                   chat_id: int | None = None) -> None:
+        """Answer these calls of ``method`` ("*": any), numbered from 1 = the next one, with an
+        error (only calls for ``chat_id`` if given; the others still count)."""
+        self.schedule.add(method, self._fault(status, retry_after, description), calls=calls,
+                          chats=None if chat_id is None else [int(chat_id)])
+
+    def fail_every(self, method: str, every: int, status: int = 429,
+                   retry_after: int | None = 1, description: str | None = None,
+                   start: int | None = None) -> None:
+        """Answer every ``every``-th call of ``method`` from now on with an error (the first is
+        call number ``start``, default ``every``): a steady share of 429s or 5xx for long runs.
+        ``clear_faults()`` ends it."""
+        self.schedule.add(method, self._fault(status, retry_after, description), every=every,
+                          start=start)
+
+    def clear_faults(self) -> None:
+        self._faults.clear()
+        self.schedule.clear()
+
+    @staticmethod
+    def _fault(status: int, retry_after: int | None, description: str | None) -> Fault:
         if description is None:
             description = {
                 429: f"Too Many Requests: retry after {retry_after}",
@@ -327,14 +359,20 @@ class FakeTelegram:
                 400: "Bad Request: injected failure",
                 502: "Bad Gateway",
             }.get(status, "Internal Server Error")
-        fault = _Fault(status, retry_after if status == 429 else None, description, times, chat_id)
-        self._faults.setdefault(method.lower(), deque()).append(fault)
+        return Fault(status, retry_after if status == 429 else None, description)
 
-    def block(self, chat_id: int) -> None:
-        self._blocked.add(int(chat_id))
+    def block(self, chat_id: int, description: str = "Forbidden: bot was blocked by the user"
+              ) -> None:
+        """Every call for this chat answers 403 (e.g. "Forbidden: user is deactivated")."""
+        self._blocked[int(chat_id)] = description
 
     def unblock(self, chat_id: int) -> None:
-        self._blocked.discard(int(chat_id))
+        self._blocked.pop(int(chat_id), None)
+
+    @property
+    def throttled(self) -> int:
+        """How many calls ``rate_limit`` answered with 429."""
+        return self.limits.throttled
 
     def delay(self, method: str, seconds: float) -> None:
         """Sleep ``seconds`` before answering ``method`` ("*" for any); 0 removes the delay."""
@@ -343,9 +381,7 @@ class FakeTelegram:
     def rate_limit(self, per_second: float | None = None,
                    per_chat_per_second: float | None = None) -> None:
         """Answer 429 to send* calls beyond these rates (sliding one-second window)."""
-        self._rate = (per_second, per_chat_per_second)
-        self._hits.clear()
-        self._chat_hits.clear()
+        self.limits = RateLimit(per_second, per_chat_per_second)
 
     # ---- users and updates -----------------------------------------------------------------
     def user(self, id: int = 1001, first_name: str = "Lan", *, username: str | None = None,
@@ -524,25 +560,14 @@ class FakeTelegram:
                 if fault.remaining <= 0:
                     queue.popleft()
                 raise ApiError(fault.status, fault.description, fault.retry_after)
+        if (scheduled := self.schedule.check(method, params.get("chat_id"))) is not None:
+            raise ApiError(scheduled.status, scheduled.description, scheduled.retry_after)
         if method in _CHAT_METHODS and params.get("chat_id") in self._blocked:
-            raise ApiError(403, "Forbidden: bot was blocked by the user")
+            raise ApiError(403, self._blocked[params["chat_id"]])
         if method in _SEND_METHODS:
-            self._check_rate(int(params.get("chat_id", 0)))
-
-    def _check_rate(self, chat_id: int) -> None:
-        overall, per_chat = self._rate
-        now = time.monotonic()
-        windows = [(self._hits, overall),
-                   (self._chat_hits.setdefault(chat_id, deque()), per_chat)]
-        for hits, limit in windows:
-            while hits and hits[0] <= now - 1.0:
-                hits.popleft()
-            if limit is not None and len(hits) >= limit:
-                self.throttled += 1
-                retry = max(1, math.ceil(hits[0] + 1.0 - now))
+            retry = self.limits.check(int(params.get("chat_id", 0)))
+            if retry is not None:
                 raise ApiError(429, f"Too Many Requests: retry after {retry}", retry)
-        for hits, _ in windows:
-            hits.append(now)
 
     # ---- helpers for the Bot API methods ---------------------------------------------------
     def _chat(self, chat_id: Any) -> dict[str, Any]:

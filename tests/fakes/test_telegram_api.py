@@ -328,3 +328,42 @@ async def test_deliver_to_unreachable_webhook_without_redelivery(tg: FakeTelegra
     tg.deliver_to(None)
     await user.send_text("queued")
     assert [u["message"]["text"] for u in tg.pending_updates] == ["queued"]
+
+
+async def test_scheduled_failures_by_call_number_are_never_delivered(
+    tg: FakeTelegram, bot: Bot
+) -> None:
+    tg.fail_calls("sendMessage", [2], status=429, retry_after=4)
+    tg.fail_every("sendMessage", 3, status=502)  # calls 3, 6, ...
+    outcomes: list[str] = []
+    for n in range(1, 8):
+        try:
+            await bot.send_message(USER_ID, f"m{n}")
+            outcomes.append("ok")
+        except TelegramRetryAfter as error:
+            outcomes.append(f"429 after {error.retry_after}")
+        except TelegramServerError:
+            outcomes.append("5xx")
+    assert outcomes == ["ok", "429 after 4", "5xx", "ok", "ok", "5xx", "ok"]
+    assert tg.texts(USER_ID) == ["m1", "m4", "m5", "m7"]  # refused calls are not delivered
+    assert len(tg.calls("sendMessage")) == 7 and tg.schedule.injected == 3
+    tg.clear_faults()
+    await bot.send_message(USER_ID, "m9")
+    assert tg.sent_counts() == {USER_ID: 5}
+
+
+async def test_blocked_chats_answer_403_with_their_reason(tg: FakeTelegram, bot: Bot) -> None:
+    tg.block(USER_ID + 1, "Forbidden: user is deactivated")
+    with pytest.raises(TelegramForbiddenError, match="deactivated"):
+        await bot.send_photo(USER_ID + 1, BufferedInputFile(b"\xff\xd8", "a.jpg"), caption="x")
+    assert tg.sent(USER_ID + 1) == []
+
+
+async def test_rate_limit_per_chat_and_overall(tg: FakeTelegram, bot: Bot) -> None:
+    tg.rate_limit(per_second=100, per_chat_per_second=1)
+    await bot.send_message(USER_ID, "first")
+    with pytest.raises(TelegramRetryAfter):
+        await bot.send_message(USER_ID, "second in the same second")
+    await bot.send_message(USER_ID + 1, "another chat")
+    assert tg.sent_counts() == {USER_ID: 1, USER_ID + 1: 1}
+    assert (tg.throttled, tg.limits.passed) == (1, 2)

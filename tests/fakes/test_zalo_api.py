@@ -120,3 +120,31 @@ async def test_webhook_delivery_with_the_secret_header(zalo: FakeZalo) -> None:
         assert zalo.webhook_url is None
     finally:
         await runner.cleanup()
+
+
+async def test_scheduled_failures_blocked_chats_and_the_rate_limit(zalo: FakeZalo) -> None:
+    for chat in ("u8", "u9"):
+        await zalo.user(chat, "Lan").send_text("hi")
+    zalo.fail_calls("sendMessage", [2], error_code=429, retry_after=3)
+    zalo.fail_every("sendMessage", 3, error_code=500)
+    answers = [(await call(zalo, "sendMessage", chat_id="u8", text=f"m{n}")).json()
+               for n in range(1, 5)]
+    assert [a["ok"] for a in answers] == [True, False, False, True]
+    assert answers[1]["error_code"] == 429 and answers[1]["parameters"] == {"retry_after": 3}
+    assert answers[2]["error_code"] == 500
+    assert zalo.texts("u8") == ["m1", "m4"]  # refused calls are not delivered
+    zalo.clear_faults()
+
+    zalo.block("u9")
+    blocked = await call(zalo, "sendMessage", chat_id="u9", text="x")
+    assert blocked.status_code == 403 and blocked.json()["error_code"] == 403
+    assert zalo.sent("u9") == []
+    zalo.unblock("u9")
+
+    zalo.rate_limit(per_second=2)
+    assert (await call(zalo, "sendMessage", chat_id="u9", text="a")).json()["ok"]
+    assert (await call(zalo, "sendMessage", chat_id="u8", text="b")).json()["ok"]
+    throttled = await call(zalo, "sendMessage", chat_id="u9", text="c")
+    assert throttled.status_code == 429
+    assert throttled.json()["parameters"]["retry_after"] >= 1
+    assert zalo.throttled == 1 and zalo.sent_counts() == {"u8": 3, "u9": 1}

@@ -16,8 +16,12 @@ person (``zalo_users.py``). Like Zalo:
   with ``X-Bot-Api-Secret-Token`` (retrying a non-2xx answer ``webhook_attempts`` times).
 
 Faults: ``fail_next(method, error_code, times, http_status)`` (e.g. 429, 500, 403; HTTP 200 with
-``ok: false`` via ``http_status=200``), ``delay(method, seconds)``. ``flat=True`` sends updates
-without the ``{ok, result}`` wrapper, as live traffic has been seen to.
+``ok: false`` via ``http_status=200``), ``fail_calls`` / ``fail_every`` (chosen calls by number:
+the N-th, every N-th), ``block(chat_id)`` (the chat answers 403), ``rate_limit(per_second,
+per_chat_per_second)`` (429 with ``retry_after`` beyond a rate per sliding second, on sends),
+``delay(method, seconds)``. A call answered with a fault is recorded in ``requests`` but never
+delivered (``sent``). ``flat=True`` sends updates without the ``{ok, result}`` wrapper, as live
+traffic has been seen to.
 """
 
 from __future__ import annotations
@@ -27,12 +31,13 @@ import contextlib
 import secrets
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from aiohttp import ClientError, ClientSession, ClientTimeout, web
 
+from tests.fakes.limits import Fault, FaultSchedule, RateLimit
 from tests.fakes.zalo_users import FakeZaloUser
 
 DEFAULT_TOKEN = "3141592653589793238:zaloTEST-abcdefghijklmnopqrstuv"
@@ -67,13 +72,18 @@ class Delivery:
 
 
 class ApiError(Exception):
-    def __init__(self, error_code: int, description: str, http_status: int | None = None) -> None:
+    def __init__(self, error_code: int, description: str, http_status: int | None = None,
+                 retry_after: int | None = None) -> None:
         super().__init__(description)
         self.error_code, self.description = error_code, description
         self.http_status = http_status if http_status is not None else error_code
+        self.retry_after = retry_after
 
     def response(self) -> web.Response:
-        body = {"ok": False, "error_code": self.error_code, "description": self.description}
+        body: dict[str, Any] = {"ok": False, "error_code": self.error_code,
+                                "description": self.description}
+        if self.retry_after is not None:
+            body["parameters"] = {"retry_after": self.retry_after}
         return web.json_response(body, status=self.http_status)
 
 
@@ -83,10 +93,14 @@ class _Fault:
     http_status: int
     description: str
     remaining: int
+    retry_after: int | None = None
 
 
 _DESCRIPTIONS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
                  429: "Quota exceeded", 500: "Internal Server Error", 502: "Bad Gateway"}
+_SEND_METHODS = frozenset({"sendmessage", "sendphoto", "sendsticker", "sendvoice"})
+_CHAT_METHODS = _SEND_METHODS | {"sendchataction"}
+BLOCKED = "Forbidden: the user has blocked the bot"
 
 
 class FakeZalo:
@@ -109,6 +123,9 @@ class FakeZalo:
         self._faults: dict[str, deque[_Fault]] = {}
         self._delays: dict[str, float] = {}
         self._files: dict[str, tuple[bytes, str]] = {}
+        self._blocked: dict[str, str] = {}
+        self.limits = RateLimit()  # rate_limit() sets it
+        self.schedule = FaultSchedule()  # fail_calls() / fail_every() add to it
         self._closing = False
         self._runner: web.AppRunner | None = None
         self._client: ClientSession | None = None
@@ -192,6 +209,10 @@ class FakeZalo:
     def sent(self, chat_id: str) -> list[ZaloSent]:
         return self._sent.setdefault(str(chat_id), [])
 
+    def sent_counts(self) -> dict[str, int]:
+        """How many messages each chat received."""
+        return {chat: len(messages) for chat, messages in self._sent.items() if messages}
+
     def texts(self, chat_id: str) -> list[str]:
         return [m.text for m in self.sent(chat_id) if m.text is not None]
 
@@ -208,12 +229,48 @@ class FakeZalo:
 
     # ---- fault injection -------------------------------------------------------------------
     def fail_next(self, method: str, error_code: int = 429, times: int = 1,
-                  http_status: int | None = None, description: str | None = None) -> None:
+                  http_status: int | None = None, description: str | None = None,
+                  retry_after: int | None = None) -> None:
         """Answer the next ``times`` calls of ``method`` ("*": any) with ``ok: false``."""
         text = description or _DESCRIPTIONS.get(error_code, "Error")
         status = error_code if http_status is None else http_status
-        fault = _Fault(error_code, status, text, times)
+        fault = _Fault(error_code, status, text, times, retry_after)
         self._faults.setdefault(method.lower(), deque()).append(fault)
+
+    def fail_calls(self, method: str, calls: Collection[int], error_code: int = 429,
+                   retry_after: int | None = 1, description: str | None = None) -> None:
+        """Answer these calls of ``method`` ("*": any), numbered from 1 = the next one, with
+        ``ok: false`` (HTTP status = ``error_code``; ``retry_after`` only with 429)."""
+        self.schedule.add(method, _scheduled(error_code, retry_after, description), calls=calls)
+
+    def fail_every(self, method: str, every: int, error_code: int = 429,
+                   retry_after: int | None = 1, description: str | None = None,
+                   start: int | None = None) -> None:
+        """Answer every ``every``-th call of ``method`` from now on with ``ok: false`` (the
+        first is call number ``start``, default ``every``). ``clear_faults()`` ends it."""
+        self.schedule.add(method, _scheduled(error_code, retry_after, description), every=every,
+                          start=start)
+
+    def clear_faults(self) -> None:
+        self._faults.clear()
+        self.schedule.clear()
+
+    def block(self, chat_id: str, description: str = BLOCKED) -> None:
+        """Every send to this chat answers 403 (the person blocked the bot)."""
+        self._blocked[str(chat_id)] = description
+
+    def unblock(self, chat_id: str) -> None:
+        self._blocked.pop(str(chat_id), None)
+
+    def rate_limit(self, per_second: float | None = None,
+                   per_chat_per_second: float | None = None) -> None:
+        """Answer 429 (with ``retry_after``) to sends beyond these rates per sliding second."""
+        self.limits = RateLimit(per_second, per_chat_per_second)
+
+    @property
+    def throttled(self) -> int:
+        """How many sends ``rate_limit`` answered with 429."""
+        return self.limits.throttled
 
     def delay(self, method: str, seconds: float) -> None:
         self._delays[method.lower()] = seconds
@@ -226,7 +283,21 @@ class FakeZalo:
                 fault.remaining -= 1
                 if fault.remaining <= 0:
                     faults.popleft()
-                return ApiError(fault.error_code, fault.description, fault.http_status)
+                return ApiError(fault.error_code, fault.description, fault.http_status,
+                                fault.retry_after)
+        return None
+
+    def _refusal(self, method: str, params: Params) -> ApiError | None:
+        """A scheduled fault, a blocked chat or the rate limit, in that order."""
+        chat_id = str(params.get("chat_id") or "")
+        if (scheduled := self.schedule.check(method, chat_id)) is not None:
+            return ApiError(scheduled.status, scheduled.description, scheduled.status,
+                            scheduled.retry_after)
+        key = method.lower()
+        if key in _CHAT_METHODS and chat_id in self._blocked:
+            return ApiError(403, self._blocked[chat_id])
+        if key in _SEND_METHODS and (retry := self.limits.check(chat_id)) is not None:
+            return ApiError(429, f"Quota exceeded: retry after {retry}", 429, retry)
         return None
 
     # ---- HTTP ------------------------------------------------------------------------------
@@ -251,7 +322,7 @@ class FakeZalo:
                 raise ApiError(400, "Bad Request: body is not a JSON object")
             if (seconds := self._delays.get(method.lower())) is not None:
                 await asyncio.sleep(seconds)
-            if (fault := self._fault(method)) is not None:
+            if (fault := self._fault(method) or self._refusal(method, params)) is not None:
                 raise fault
             handler = getattr(self, "_m_" + method, None)
             if handler is None:
@@ -347,3 +418,8 @@ class FakeZalo:
     def _record(self, sent: ZaloSent) -> dict[str, Any]:
         self.sent(sent.chat_id).append(sent)
         return {"message_id": sent.message_id, "date": int(time.time() * 1000)}
+
+
+def _scheduled(error_code: int, retry_after: int | None, description: str | None) -> Fault:
+    text = description or _DESCRIPTIONS.get(error_code, "Error")
+    return Fault(error_code, retry_after if error_code == 429 else None, text)
