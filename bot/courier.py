@@ -51,6 +51,7 @@ class Courier:
         self._slots: dict[tuple[str, bool], asyncio.Semaphore] = {}
         self._claim_retry = claim_retry_seconds
         self._stopping = stopping
+        self.claimed: set[int] = set()  # broadcast copies claimed, their outcome not recorded
 
     async def deliver(self, item: OutboxItem) -> Result:
         """Wait for the item's turn, claim it if it is a broadcast copy, and send it once."""
@@ -70,6 +71,7 @@ class Courier:
                     return Deferred()
                 if not claimed:
                     return Skipped()  # cancelled by an opt-out since it was read
+                self.claimed.add(item.id)
             return await attempt(self._senders[item.channel], item, pacer, self._policy)
 
     async def record(self, item: OutboxItem, result: Result) -> bool:
@@ -78,12 +80,15 @@ class Courier:
             return True  # cancelled before its claim: nothing was sent, nothing to write
         if isinstance(result, Deferred):
             return False
-        recorded = await self._recorder.record(item.id, result)
-        while not recorded and is_broadcast(item) and not self._stopping():
-            # A claimed copy whose outcome is not written stays `sending`: nobody would send
-            # it again, and the next start would count it as sent. Keep trying.
-            await asyncio.sleep(self._claim_retry)
+        try:
             recorded = await self._recorder.record(item.id, result)
+            while not recorded and is_broadcast(item) and not self._stopping():
+                # A claimed copy whose outcome is not written stays `sending`: nobody would
+                # send it again, and the next start would count it as sent. Keep trying.
+                await asyncio.sleep(self._claim_retry)
+                recorded = await self._recorder.record(item.id, result)
+        finally:
+            self.claimed.discard(item.id)
         return recorded
 
     async def settle_interrupted(self, now: datetime) -> int:

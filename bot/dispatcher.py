@@ -174,6 +174,9 @@ class OutboxDispatcher:
 
     async def _finish_in_flight(self) -> None:
         deadline = asyncio.get_running_loop().time() + self._shutdown_grace
+        for key, chat in self._in_flight.items():
+            if key[2] and chat.current.id not in self._courier.claimed:
+                chat.task.cancel()  # a copy still waiting for its turn: pending for next time
         tasks = [chat.task for chat in self._in_flight.values()]
         if tasks:
             _, unfinished = await asyncio.wait(tasks, timeout=self._shutdown_grace)

@@ -67,6 +67,8 @@ class CountingOutbox(MemoryOutbox):
         if self._counting.claim_error is not None:
             raise self._counting.claim_error
         await asyncio.sleep(0.001)
+        if self._counting.claim_gate is not None:
+            await self._counting.claim_gate.wait()
         # The memory unit of work publishes its whole copy on commit: take the copy after the
         # wait, as if the unit of work had started then, so no other commit is overwritten.
         self._s.__dict__.update(copy.deepcopy(self._counting.state).__dict__)
@@ -78,6 +80,7 @@ class CountingStore(MemoryStore):
         super().__init__()
         self.claims: list[list[int]] = []
         self.claim_error: Exception | None = None
+        self.claim_gate: asyncio.Event | None = None
 
     def __call__(self) -> MemoryUnitOfWork:
         uow = MemoryUnitOfWork(self)
@@ -312,20 +315,22 @@ async def test_stopping_leaves_unclaimed_copies_pending_and_none_sending(
 ) -> None:
     await add_copies(store, clock, 50)
     sender = FakeSender()
-    pacers = {"telegram": ChannelPacer(100.0, 1.0)}  # real time: 0.5 s for all fifty
+    pacers = {"telegram": ChannelPacer(5.0, 1.0)}  # real time: 10 s for all fifty
     dispatcher = OutboxDispatcher(
         factory(store), {"telegram": sender}, clock, pacers, idle_poll_seconds=3600,
+        shutdown_grace_seconds=3600,
     )
     runner = asyncio.create_task(dispatcher.run())
-    await eventually(lambda: len(sender.delivered) >= 5)
+    await eventually(lambda: len(sender.delivered) >= 3)
     dispatcher.stop()
+    # Copies waiting for their turn are dropped at once, not after the shutdown grace.
     await asyncio.wait_for(runner, 5)
 
     found = statuses(store)
     assert OutboxStatus.SENDING not in found.values()
     sent = {text for text, status in found.items() if status is OutboxStatus.SENT}
     assert sent == {text for _, text in sender.delivered}
-    assert 5 <= len(sent) < 50
+    assert 3 <= len(sent) < 50
     assert set(found.values()) == {OutboxStatus.SENT, OutboxStatus.PENDING}
 
 
@@ -374,3 +379,25 @@ async def test_a_reply_to_a_chat_whose_copy_is_being_paced_does_not_wait_for_it(
     dispatcher.stop()
     await asyncio.wait_for(runner, 5)
     assert [text for _, text in sender.delivered] == ["your report", "news for m0"]
+
+
+async def test_a_copy_claimed_as_the_dispatcher_stops_is_put_back_not_lost(
+    clock: FixedClock, fake: FakeTime
+) -> None:
+    store = CountingStore()
+    await add_copies(store, clock, 1)
+    gate = asyncio.Event()
+    store.claim_gate = gate  # the claim's commit hangs until the gate opens
+    sender = FakeSender()
+    dispatcher = make(store, clock, fake, {"telegram": sender}, idle_poll_seconds=3600)
+    runner = asyncio.create_task(dispatcher.run())
+    await eventually(lambda: bool(store.claims))
+
+    dispatcher.stop()  # the copy's task is cancelled while its claim is being committed
+    await asyncio.sleep(0.05)
+    gate.set()  # ... and then the claim commits after all
+    await asyncio.wait_for(runner, 5)
+
+    assert sender.attempts == []
+    [copy_] = store.state.outbox.values()
+    assert copy_.status is OutboxStatus.PENDING  # not `sending`: a restart sends it
