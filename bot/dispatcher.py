@@ -267,7 +267,7 @@ class OutboxDispatcher:
     async def _serve(self, key: StreamKey, chat: Stream) -> None:
         """Deliver the chat's item, then the items queued behind it, each once its predecessor's
         outcome is committed; stop at the first item still pending afterwards."""
-        wake = done = False
+        wake = done = settled = False
         try:
             while True:
                 item = chat.current
@@ -293,8 +293,9 @@ class OutboxDispatcher:
             del self._in_flight[key]
             if key[2]:
                 self._broadcasts_in_flight -= 1
-                # Refill before the copies in flight run out, if the last read showed more.
+                # Refill before the copies in flight run out, if the last read showed more (not
+                # after a failed claim: the idle poll retries that, without a tight loop).
                 low = self._broadcasts_in_flight < max(1, self._batch_size // 2)
-                wake = wake or (low and self._horizon is not None)
+                wake = wake or (settled and low and self._horizon is not None)
         if wake:
             self._wake.set()  # the chat's next pending item is eligible now
