@@ -130,7 +130,10 @@ def build_app(
         )
     dispatcher = OutboxDispatcher(database.unit_of_work, senders, clock, pacers)
     dispatcher_box.append(dispatcher)
-    sweeper = Sweeper(database.unit_of_work, services, sweep_settings(settings), dispatcher.offer)
+    sweeper = Sweeper(
+        database.unit_of_work, services, sweep_settings(settings), dispatcher.offer,
+        wake=dispatcher.wake,
+    )
     monthly = MonthlyReview(database, services, media, dispatcher.offer)
     scheduler = SweepScheduler(
         sweeper, leadership_for(database.engine), settings.sweep_seconds, monthly
