@@ -128,6 +128,7 @@ def build_app(
         pacers["zalo"] = ChannelPacer(
             settings.zalo_rate, settings.zalo_per_chat_rate, settings.zalo_per_chat_burst
         )
+    services.channels = frozenset(senders)
     dispatcher = OutboxDispatcher(database.unit_of_work, senders, clock, pacers)
     dispatcher_box.append(dispatcher)
     sweeper = Sweeper(

@@ -8,7 +8,7 @@ dispatcher sends the copies; `finish_broadcasts` sees when none is left and repo
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from domain.broadcasts import (
@@ -19,6 +19,7 @@ from domain.broadcasts import (
     BroadcastStatus,
     CaseConcern,
     DeliveryCounts,
+    Member,
     Recipient,
     select_recipients,
 )
@@ -29,6 +30,7 @@ from domain.ports import UnitOfWork
 from handlers.context import Services
 
 RELAY_PREFIX = "b:relay:"
+AUDIENCE_LOCK = "broadcast:audiences"
 # Channels whose copies carry a "Đã phổ biến" button; elsewhere the copy names a reply keyword.
 BUTTON_CHANNELS = frozenset({"telegram", "console"})
 _ALL_ROLES = (*STAFF_ROLES, Role.RESIDENT)
@@ -46,7 +48,19 @@ async def plan(
         concern = CaseConcern(report)
     roles = _roles_for(audience.kind)
     members = await uow.broadcasts.members(roles)
+    if services.channels is not None:
+        members = [_on_channels(m, services.channels) for m in members]
     return select_recipients(audience, members, services.org, concern=concern, exclude=author_id)
+
+
+async def hold_audiences(uow: UnitOfWork) -> None:
+    """Launches and opt-outs take turns (till commit): an opt-out committed while a launch was
+    planning would otherwise find no copy to cancel, and the launch would write one for her."""
+    await uow.lock_chat(AUDIENCE_LOCK)
+
+
+def _on_channels(member: Member, channels: frozenset[str]) -> Member:
+    return replace(member, identities=tuple(i for i in member.identities if i.channel in channels))
 
 
 async def next_code(uow: UnitOfWork, now: datetime) -> str:
@@ -59,6 +73,7 @@ async def launch(
 ) -> int | None:
     """Scheduled -> sending, with one outbox row per recipient; None if someone was first."""
     assert broadcast.id is not None
+    await hold_audiences(uow)
     if not await uow.broadcasts.set_status_if(
         broadcast.id, BroadcastStatus.SCHEDULED, BroadcastStatus.SENDING, now
     ):

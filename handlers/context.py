@@ -36,6 +36,9 @@ class Services:
     settings: ConversationSettings = field(default_factory=ConversationSettings)
     # (channel, chat id) of a group where board officers also get new-report cards.
     board_chat: tuple[str, str] | None = None
+    # The channels this deployment delivers on; broadcasts reach people only there (a copy on
+    # a channel nobody sends would keep its broadcast open forever). None: every channel.
+    channels: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from domain.broadcasts import AudienceKind, CaseConcern, Member, select_recipien
 from domain.messages import Choice
 from domain.people import Role
 from domain.ports import Draft
+from handlers.broadcasting import hold_audiences
 from handlers.context import Context
 from handlers.engine import DONE, NEXT, REASK, Answer, Conversation, Rejected, Step
 from handlers.menu import show_menu
@@ -66,6 +67,7 @@ async def stop_following(ctx: Context, argument: str) -> None:
     draft = await ctx.uow.drafts.get(ctx.person.id)
     if draft is not None and draft.flow == FLOW:
         await ctx.uow.drafts.delete(ctx.person.id)
+    await hold_audiences(ctx.uow)
     had = await ctx.uow.subscriptions.clear(ctx.person.id)
     pending = await ctx.uow.broadcasts.pending_copies(ctx.person.id)
     cancelled = await ctx.uow.outbox.cancel([p.outbox_id for p in pending], ctx.now, OPT_OUT)
@@ -104,6 +106,7 @@ async def _save_topics(ctx: Context, draft: Draft, answer: Answer) -> str:
     if ctx.person.role is not Role.RESIDENT:  # invited in the meantime
         show_menu(ctx, staff_note(ctx))
         return DONE
+    await hold_audiences(ctx.uow)
     await ctx.uow.subscriptions.replace(ctx.person.id, wards, topics, ctx.now)
     await cancel_unmatched(ctx, frozenset(wards), frozenset(topics))
     nothing = ctx.t("follow.nothing")

@@ -73,6 +73,8 @@ class ConversationService:
             if not await uow.updates.record(incoming.channel, incoming.update_key, now):
                 return False
             person = await self._person(uow, incoming)
+            # Writing again after blocking the bot: broadcasts reach this chat again.
+            await uow.people.mark_reachable(incoming.channel, incoming.user_id)
             # Drafts belong to the person, who may write on Telegram and Zalo at once.
             await uow.lock_chat(f"person:{person.id}")
             ctx = Context(incoming, person, uow, self._services, now)

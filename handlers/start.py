@@ -41,8 +41,6 @@ async def redeem(ctx: Context, raw_code: str) -> bool:
 
 
 async def start(ctx: Context, argument: str) -> None:
-    # Pressing Start again (after unblocking the bot) makes broadcasts reach this chat again.
-    await ctx.uow.people.mark_reachable(ctx.incoming.channel, ctx.incoming.user_id)
     if argument:
         if await redeem(ctx, argument):
             greet(ctx, prefix=ctx.t("start.registered"))

@@ -7,6 +7,7 @@ import asyncio
 import re
 from collections import Counter
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
@@ -337,3 +338,20 @@ async def schedule_in(factory: UnitOfWorkFactory, author: int, n: int) -> str:
         ))
         await uow.commit()
     return stored.code
+
+
+async def test_a_broadcast_reaches_people_only_on_channels_this_service_delivers_on(
+    store: MemoryStore, clock: FixedClock, people: dict[str, int]
+) -> None:
+    """A copy on a channel nobody sends would stay pending, and the broadcast never closes."""
+    on_zalo_only = Sweeper(store, replace(services(clock), channels=frozenset({"zalo"})))
+    await schedule(store, people["hung"])
+    clock.set(SEND_AT)
+    await on_zalo_only.run_once()
+    assert copies(store) == {"mai": 1}  # lan is on the console only
+    for item in list(store.state.outbox.values()):
+        if item.priority == Priority.BROADCAST:
+            item.status = OutboxStatus.SENT
+    await on_zalo_only.run_once()
+    async with store() as uow:
+        assert [b.status for b in await uow.broadcasts.all()] == [BroadcastStatus.DONE]
