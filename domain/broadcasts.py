@@ -109,6 +109,7 @@ class Recipient:
     channel: str
     chat_id: str
     relays: bool  # a collaborator: the copy asks "have you relayed it to the people?"
+    resident: bool = False  # a resident: the copy says how to stop receiving orientation
 
 
 @dataclass(frozen=True)
@@ -166,6 +167,7 @@ def select_recipients(
                 Recipient(
                     person.id, identity.channel, identity.chat_id,
                     relays=person.role is Role.COLLABORATOR,
+                    resident=person.role is Role.RESIDENT,
                 )
             )
     return chosen

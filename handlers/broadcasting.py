@@ -25,15 +25,31 @@ from domain.broadcasts import (
 )
 from domain.broadcasts import count_by_channel as count_by_channel  # for the preview's callers
 from domain.messages import Choice, OutboxItem, Priority, Reply
+from domain.org import UnitKind
 from domain.people import Role
 from domain.ports import UnitOfWork
 from handlers.context import Services
+from handlers.text import nfc
 
 RELAY_PREFIX = "b:relay:"
 AUDIENCE_LOCK = "broadcast:audiences"
 # Channels whose copies carry a "Đã phổ biến" button; elsewhere the copy names a reply keyword.
 BUTTON_CHANNELS = frozenset({"telegram", "console"})
 _ALL_ROLES = (*STAFF_ROLES, Role.RESIDENT)
+
+# A copy must go out as ONE API call on every channel: when a second part meets a 429 or a 5xx,
+# the dispatcher sends the whole copy again and the first part arrives twice. So an orientation
+# is refused at composition when its longest copy would not fit. The senders' limits (handlers
+# import nothing from bot/, keep these in step with them):
+# - bot/telegram/sender.py: TEXT_LIMIT 4096, counted by `split_text` (NFC characters); a photo
+#   goes as one sendPhoto with the text as caption only when `fits_caption` (CAPTION_LIMIT 1024
+#   UTF-16 code units), else sendPhoto + sendMessage.
+# - bot/zalo/sender.py: TEXT_LIMIT 2000 (NFC characters, `split_text`); with a photo, one
+#   sendPhoto with caption when the text is at most CAPTION_LIMIT = TEXT_LIMIT characters.
+TELEGRAM_TEXT_LIMIT = 4096
+TELEGRAM_CAPTION_LIMIT = 1024
+ZALO_TEXT_LIMIT = 2000
+LIMITED_CHANNELS = ("telegram", "zalo")
 
 
 async def plan(
@@ -84,15 +100,80 @@ async def launch(
 
 
 def copy_reply(services: Services, broadcast: Broadcast, recipient: Recipient) -> Reply:
+    """What one recipient receives: the header, the officer's text, the board's name; for a
+    collaborator "Đã phổ biến" (a button, or on Zalo the reply keyword); for a resident how to
+    stop receiving orientation."""
+    return _copy(services, broadcast.text, broadcast.photo, broadcast.id, recipient)
+
+
+def _copy(
+    services: Services, text: str, photo: str | None, broadcast_id: int | None,
+    recipient: Recipient,
+) -> Reply:
     catalog = services.catalog
-    text = catalog.t("broadcast.copy", text=broadcast.text, board=services.org.name)
+    body = catalog.t("broadcast.copy", text=text, board=board_name(services))
     choices: tuple[Choice, ...] = ()
     if recipient.relays and recipient.channel in BUTTON_CHANNELS:
-        choices = (Choice(f"{RELAY_PREFIX}{broadcast.id}", catalog.t("broadcast.relay_button")),)
+        choices = (Choice(f"{RELAY_PREFIX}{broadcast_id}", catalog.t("broadcast.relay_button")),)
     elif recipient.relays:
-        text = f"{text}\n\n{catalog.t('broadcast.relay_keyword_hint')}"
-    photos = (broadcast.photo,) if broadcast.photo else ()
-    return Reply(text=text, choices=choices, photos=photos)
+        body = f"{body}\n\n{catalog.t('broadcast.relay_keyword_hint')}"
+    elif recipient.resident:
+        body = f"{body}\n\n{catalog.t('broadcast.stop_hint')}"
+    photos = (photo,) if photo else ()
+    return Reply(text=nfc(body), choices=choices, photos=photos)
+
+
+def board_name(services: Services) -> str:
+    """The board's name as the org configuration gives it (the unit of kind board)."""
+    board = next((u for u in services.org.units if u.kind is UnitKind.BOARD), None)
+    return board.label if board is not None else services.org.name
+
+
+def copy_overflow(services: Services, text: str, photo: bool) -> int:
+    """By how many characters `text` is too long (0: it fits): longer than `max_text_chars`, or
+    some copy of it (collaborator, resident or other staff, on each channel this deployment
+    delivers on, with or without `photo`) would take more than one API call."""
+    over = len(nfc(text)) - services.settings.max_text_chars
+    return max(0, over, _excess(services, text, photo))
+
+
+def copy_budget(services: Services, photo: bool) -> int:
+    """The longest text (in characters) whose every copy is one API call, with or without a
+    photo. A text of `copy_budget + copy_overflow` characters: `copy_overflow` too many."""
+    return max(0, min(services.settings.max_text_chars, -_excess(services, "", photo)))
+
+
+def _excess(services: Services, text: str, photo: bool) -> int:
+    """The most any copy of `text` exceeds its channel's one-call limit (negative: room left)."""
+    channels = [
+        c for c in LIMITED_CHANNELS if services.channels is None or c in services.channels
+    ]
+    worst = -(10**9)
+    for channel in channels:
+        for sample in _SAMPLES:
+            recipient = replace(sample, channel=channel)
+            reply = _copy(services, text, "photo" if photo else None, 0, recipient)
+            measured, limit = _measure(channel, reply.text, photo)
+            worst = max(worst, measured - limit)
+    return worst
+
+
+# One recipient of each kind the copy differs for: collaborator, resident, other staff.
+_SAMPLES = (
+    Recipient(0, "", "", relays=True),
+    Recipient(0, "", "", relays=False, resident=True),
+    Recipient(0, "", "", relays=False),
+)
+
+
+def _measure(channel: str, text: str, photo: bool) -> tuple[int, int]:
+    """(length, limit) as the channel's sender counts them."""
+    if channel == "telegram":
+        if photo:
+            return len(text.encode("utf-16-le")) // 2, TELEGRAM_CAPTION_LIMIT
+        return len(nfc(text)), TELEGRAM_TEXT_LIMIT
+    # Zalo: the caption check counts the text as given, the split counts it after NFC.
+    return max(len(text), len(nfc(text))), ZALO_TEXT_LIMIT
 
 
 @dataclass(frozen=True)
@@ -147,7 +228,8 @@ async def launch_due(
 
 
 def delivery_report(services: Services, broadcast: Broadcast, counts: DeliveryCounts) -> str:
-    return services.catalog.t(
+    catalog = services.catalog
+    lines = [catalog.t(
         "broadcast.report",
         code=broadcast.code,
         recipients=counts.recipients,
@@ -156,7 +238,14 @@ def delivery_report(services: Services, broadcast: Broadcast, counts: DeliveryCo
         blocked=counts.blocked,
         skipped=counts.skipped,
         relayed=counts.relayed,
-    )
+    )]
+    if counts.blocked:
+        lines.append(catalog.t("broadcast.next.blocked"))
+    if counts.failed or counts.blocked:
+        lines.append(catalog.t("broadcast.next.failed"))
+    else:
+        lines.append(catalog.t("broadcast.next.all_delivered"))
+    return "\n".join(lines)
 
 
 def channel_counts_text(services: Services, counts: dict[str, int]) -> str:

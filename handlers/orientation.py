@@ -2,7 +2,7 @@
 
 | step       | asks                                    | takes                          | next     |
 |------------|-----------------------------------------|--------------------------------|----------|
-| text       | the text (≤ 2000)                       | text, or a photo with caption  | photo    |
+| text       | the text (≤ copy_budget: one call/copy) | text, or a photo with caption  | photo    |
 | prefilled  | (about a case) use the case's answer?   | «Dùng nội dung này», new text  | photo    |
 | photo      | one photo, optional                     | a photo, «Bỏ qua»              | audience |
 | audience   | who receives it                         | one of five audiences          | sub-step |
@@ -55,6 +55,7 @@ from handlers.orientation_send import (
 )
 from handlers.orientation_steps import (
     audience_options,
+    board_only,
     is_board,
     photo_options,
     photo_question,
@@ -74,7 +75,7 @@ from handlers.orientation_steps import (
     topics_options,
     wards_options,
 )
-from handlers.text import fold
+from handlers.text import fold, nfc
 from handlers.types import Kind
 
 FLOW: Final = "orient"
@@ -135,7 +136,7 @@ async def begin_orientation(ctx: Context, argument: str) -> None:
     """`/dinhhuong` (or the menu button): a new orientation, or the one being written;
     `/dinhhuong PA-…`: a new one about that case."""
     if not is_board(ctx):
-        show_menu(ctx, ctx.t("orientation.board_only"))
+        show_menu(ctx, board_only(ctx))
         return
     if argument.strip():
         code = normalise_report_code(argument)
@@ -163,7 +164,8 @@ async def about_case(ctx: Context, code: str) -> None:
     data: dict[str, object] = {"about": code, "audience": audience.to_json(), "preset": True}
     step = "text"
     if answer is not None and answer.note.strip():
-        data["text"] = answer.note.strip()[: ctx.settings.max_text_chars]
+        # Kept whole: the prefilled step shows its length, and offers to cut it when too long.
+        data["text"] = nfc(answer.note.strip())
         step = "prefilled"
     draft = Draft(ctx.person.id, FLOW, step, data, 0, ctx.now, ctx.now)
     await ORIENTATION.goto(ctx, draft, step)
@@ -177,7 +179,7 @@ async def orientation_button(ctx: Context, payload: str) -> None:
         await cancel_button(ctx, payload)
     elif payload.startswith(ORIENT_PREFIX):
         if not is_board(ctx):
-            show_menu(ctx, ctx.t("orientation.board_only"))
+            show_menu(ctx, board_only(ctx))
             return
         code = normalise_report_code(payload.removeprefix(ORIENT_PREFIX))
         if code is None:

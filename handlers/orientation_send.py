@@ -17,10 +17,18 @@ from domain.messages import Choice, Reply
 from domain.ports import Draft
 from handlers.broadcasting import channel_counts_text, copy_reply, launch, next_code
 from handlers.context import Context
-from handlers.engine import DONE, NEXT, Answer, Rejected
+from handlers.engine import DONE, NEXT, REASK, Answer, Rejected
 from handlers.menu import show_menu
 from handlers.orientation_offer import BUTTON_CHANNELS
-from handlers.orientation_steps import audience_of, audience_words, is_board
+from handlers.orientation_steps import (
+    audience_of,
+    audience_words,
+    board_only,
+    has_photo,
+    is_board,
+    overflow,
+    too_long,
+)
 
 CANCEL_PREFIX: Final = "b:cancel:"
 MAX_LISTED: Final = 20
@@ -54,6 +62,16 @@ def _total(draft: Draft) -> int:
     return sum(int(n) for n in (draft.data.get("counts") or {}).values())
 
 
+def _too_long(ctx: Context, draft: Draft) -> str | None:
+    """Why the draft cannot be sent as it is (a copy would not be one API call), or None.
+    Checked again on the preview and right before storing: the board's name or the catalog
+    may have changed since the text was accepted."""
+    text, photo = str(draft.data.get("text", "")), has_photo(draft)
+    if not overflow(ctx, text, photo):
+        return None
+    return too_long(ctx, "orientation.summary.too_long", text, photo)
+
+
 # --- preview --------------------------------------------------------------------------------
 def summary_question(ctx: Context, draft: Draft) -> str:
     broadcast = _draft_broadcast(ctx, draft)
@@ -71,12 +89,17 @@ def summary_question(ctx: Context, draft: Draft) -> str:
     )
     if broadcast.photo:
         text += "\n" + ctx.t("orientation.summary.with_photo")
+    refusal = _too_long(ctx, draft)
+    if refusal is not None:
+        return text + "\n" + refusal
     return text + "\n" + ctx.t(
         "orientation.summary.nobody" if total == 0 else "orientation.summary.choose"
     )
 
 
 def summary_options(ctx: Context, draft: Draft) -> list[Choice]:
+    if _too_long(ctx, draft) is not None:
+        return [Choice("edit", ctx.t("orientation.summary.edit"))]
     if _total(draft) == 0:
         return [
             Choice("audience", ctx.t("orientation.summary.change_audience")),
@@ -93,6 +116,8 @@ async def save_summary(ctx: Context, draft: Draft, answer: Answer) -> str:
     if answer.choice == "audience":
         draft.data["editing"] = True
         return "audience"
+    if answer.choice in ("send", "schedule") and _too_long(ctx, draft) is not None:
+        return REASK  # the preview again, saying why and offering «Sửa»
     if answer.choice != "send":
         return str(answer.choice)  # "schedule", "edit"
     stored = await _store(ctx, draft, ctx.now)
@@ -104,10 +129,14 @@ async def save_summary(ctx: Context, draft: Draft, answer: Answer) -> str:
 
 
 async def _store(ctx: Context, draft: Draft, send_at: datetime) -> Broadcast | None:
-    """The broadcast, stored as scheduled for `send_at`; the draft is over either way."""
+    """The broadcast, stored as scheduled for `send_at`; the draft is over either way (unless
+    its text no longer fits: refused, the draft stays for the officer to shorten it)."""
+    refusal = _too_long(ctx, draft)
+    if refusal is not None:
+        raise Rejected(refusal)
     await ctx.uow.drafts.delete(draft.person_id)
     if not is_board(ctx):  # no longer a board officer since the draft began
-        show_menu(ctx, ctx.t("orientation.board_only"))
+        show_menu(ctx, board_only(ctx))
         return None
     broadcast = _draft_broadcast(ctx, draft)
     broadcast.code = await next_code(ctx.uow, ctx.now)
@@ -184,6 +213,8 @@ def confirm_options(ctx: Context, draft: Draft) -> list[Choice]:
 
 async def save_confirm(ctx: Context, draft: Draft, answer: Answer) -> str:
     send_at = _send_at(draft)
+    if _too_long(ctx, draft) is not None:
+        return "summary"  # the preview again, saying why and offering «Sửa»
     if send_at <= ctx.now:  # the moment passed while she was deciding
         raise Rejected(ctx.t("orientation.schedule.past", when=ctx.local_time(send_at)))
     stored = await _store(ctx, draft, send_at)
@@ -196,7 +227,7 @@ async def save_confirm(ctx: Context, draft: Draft, answer: Answer) -> str:
 # --- /lich and cancelling -------------------------------------------------------------------
 async def list_scheduled(ctx: Context, argument: str) -> None:
     if not is_board(ctx):
-        show_menu(ctx, ctx.t("orientation.board_only"))
+        show_menu(ctx, board_only(ctx))
         return
     waiting = await ctx.uow.broadcasts.with_status(BroadcastStatus.SCHEDULED)
     if not waiting:
@@ -229,7 +260,7 @@ def _first_line(text: str, limit: int = 80) -> str:
 async def cancel_button(ctx: Context, payload: str) -> None:
     """`b:cancel:<id>`, forgeable like any button: board officers only, scheduled ones only."""
     if not is_board(ctx):
-        show_menu(ctx, ctx.t("orientation.board_only"))
+        show_menu(ctx, board_only(ctx))
         return
     raw = payload.removeprefix(CANCEL_PREFIX)
     broadcast = await ctx.uow.broadcasts.get(int(raw)) if raw.isdigit() else None
@@ -239,7 +270,7 @@ async def cancel_button(ctx: Context, payload: str) -> None:
 async def cancel_by_command(ctx: Context, argument: str) -> None:
     """`/huylich DH-2026-000001`: the cancel button, typed (Zalo)."""
     if not is_board(ctx):
-        show_menu(ctx, ctx.t("orientation.board_only"))
+        show_menu(ctx, board_only(ctx))
         return
     code = argument.strip().upper()
     if not code:

@@ -14,9 +14,16 @@ from domain.messages import Choice
 from domain.people import Role
 from domain.ports import Draft
 from domain.reports import normalise_report_code
-from handlers.broadcasting import count_by_channel, plan
+from handlers.broadcasting import (
+    board_name,
+    copy_budget,
+    copy_overflow,
+    count_by_channel,
+    plan,
+)
 from handlers.context import Context
-from handlers.engine import NEXT, REASK, Answer, Rejected, typed_text
+from handlers.engine import NEXT, REASK, Answer, Rejected
+from handlers.text import nfc
 from handlers.toggles import (
     DONE_KEY,
     all_choice,
@@ -40,6 +47,11 @@ AUD_TOPICS: Final = "aud_topics"
 
 def is_board(ctx: Context) -> bool:
     return ctx.person.role is Role.BOARD
+
+
+def board_only(ctx: Context) -> str:
+    """The refusal to anyone but a board officer, naming the configured board."""
+    return ctx.t("orientation.board_only", board=board_name(ctx.services))
 
 
 def audience_of(draft: Draft) -> Audience | None:
@@ -77,60 +89,132 @@ async def to_preview(ctx: Context, draft: Draft, audience: Audience) -> str:
 
 
 # --- text -----------------------------------------------------------------------------------
+# Every copy must go out as one API call (handlers.broadcasting.copy_budget): a text is refused
+# when its longest copy would not fit, and a photo when the text is too long for a caption.
+def has_photo(draft: Draft) -> bool:
+    return bool(draft.data.get("photo"))
+
+
+def overflow(ctx: Context, text: str, photo: bool) -> int:
+    return copy_overflow(ctx.services, text, photo)
+
+
+def too_long(ctx: Context, key: str, measured: str, photo: bool, **values: object) -> str:
+    """The refusal `key`, with the length of `measured` and the most a copy can take (the
+    length in the units of the channel that binds, so cutting the difference always fits)."""
+    limit = copy_budget(ctx.services, photo)
+    return ctx.t(key, length=limit + overflow(ctx, measured, photo), limit=limit, **values)
+
+
 def text_question(ctx: Context, draft: Draft) -> str:
-    return ctx.t("orientation.text.ask", limit=ctx.settings.max_text_chars)
+    photo = has_photo(draft) and bool(draft.data.get("editing"))
+    return ctx.t("orientation.text.ask", limit=copy_budget(ctx.services, photo))
+
+
+def _typed(ctx: Context, raw: str | None) -> str:
+    text = nfc((raw or "").strip())
+    if not text:
+        raise Rejected(ctx.t("common.not_understood"))
+    return text
 
 
 async def save_text(ctx: Context, draft: Draft, answer: Answer) -> str:
     if answer.media is not None:  # a photo: its caption is the text
-        caption = ctx.incoming.text.strip()
+        caption = nfc(ctx.incoming.text.strip())
         if not caption:
             raise Rejected(ctx.t("orientation.text.photo_needs_caption"))
-        draft.data["text"] = typed_text(ctx, caption, ctx.settings.max_text_chars)
+        if overflow(ctx, caption, photo=True):
+            raise Rejected(too_long(ctx, "orientation.text.caption_too_long", caption, True,
+                                    text_limit=copy_budget(ctx.services, False)))
+        draft.data["text"] = caption
         draft.data["photo"] = answer.media.sha256
         if draft.data.get("editing"):
             return NEXT
         return await after_photo(ctx, draft)
-    draft.data["text"] = typed_text(ctx, answer.text, ctx.settings.max_text_chars)
+    text = _typed(ctx, answer.text)
+    # Going on to the photo step, the photo is chosen there; while editing, the preview is next.
+    photo = has_photo(draft) and bool(draft.data.get("editing"))
+    if overflow(ctx, text, photo):
+        fits_alone = photo and not overflow(ctx, text, photo=False)
+        key = "orientation.text.too_long_photo" if fits_alone else "orientation.text.too_long"
+        raise Rejected(too_long(ctx, key, text, photo))
+    draft.data["text"] = text
     return NEXT
 
 
 def prefilled_question(ctx: Context, draft: Draft) -> str:
-    return ctx.t(
-        "orientation.prefilled.ask",
-        code=draft.data.get("about", ""),
-        text=draft.data.get("text", ""),
-        limit=ctx.settings.max_text_chars,
-    )
+    text = str(draft.data.get("text", ""))
+    code = draft.data.get("about", "")
+    if overflow(ctx, text, photo=False):
+        return too_long(ctx, "orientation.prefilled.ask_too_long", text, False, code=code,
+                        text=text)
+    limit = copy_budget(ctx.services, False)
+    return ctx.t("orientation.prefilled.ask", code=code, text=text, limit=limit)
 
 
 def prefilled_options(ctx: Context, draft: Draft) -> list[Choice]:
+    if overflow(ctx, str(draft.data.get("text", "")), photo=False):
+        limit = copy_budget(ctx.services, False)
+        return [Choice("cut", ctx.t("orientation.prefilled.cut", limit=limit))]
     return [Choice("use", ctx.t("orientation.prefilled.use"))]
 
 
 async def save_prefilled(ctx: Context, draft: Draft, answer: Answer) -> str:
+    text = str(draft.data.get("text", ""))
     if answer.choice == "use":
+        if overflow(ctx, text, photo=False):  # the limits changed since the question
+            raise Rejected(too_long(ctx, "orientation.text.too_long", text, False))
+        return NEXT
+    if answer.choice == "cut":
+        draft.data["text"] = cut_to_fit(ctx, text, photo=False)
+        ctx.say(ctx.t("orientation.prefilled.was_cut", length=len(draft.data["text"])))
         return NEXT
     return await save_text(ctx, draft, answer)
 
 
+def cut_to_fit(ctx: Context, text: str, photo: bool) -> str:
+    """The beginning of `text`, cut after a word and ended with "…", short enough to fit."""
+    text = nfc(text.strip())
+    while overflow(ctx, text, photo):
+        keep = max(0, len(text) - overflow(ctx, text, photo) - 1)
+        head = text[:keep]
+        space = max(head.rfind(" "), head.rfind("\n"))
+        if space > keep // 2:
+            head = head[:space]
+        text = head.rstrip(" \n,;:.-") + "…"
+    return text
+
+
 # --- photo ----------------------------------------------------------------------------------
+def _no_room_for_photo(ctx: Context, draft: Draft) -> bool:
+    return overflow(ctx, str(draft.data.get("text", "")), photo=True) > 0
+
+
 def photo_question(ctx: Context, draft: Draft) -> str:
-    return ctx.t("orientation.photo.kept" if draft.data.get("photo") else "orientation.photo.ask")
+    text = str(draft.data.get("text", ""))
+    if _no_room_for_photo(ctx, draft):
+        kept = has_photo(draft)
+        key = "orientation.photo.kept_too_long" if kept else "orientation.photo.too_long"
+        return too_long(ctx, key, text, True)
+    return ctx.t("orientation.photo.kept" if has_photo(draft) else "orientation.photo.ask")
 
 
 def photo_options(ctx: Context, draft: Draft) -> list[Choice]:
-    if draft.data.get("photo"):
-        return [
-            Choice("keep", ctx.t("orientation.photo.keep")),
-            Choice("drop", ctx.t("orientation.photo.drop")),
-        ]
+    if has_photo(draft):
+        drop = Choice("drop", ctx.t("orientation.photo.drop"))
+        if _no_room_for_photo(ctx, draft):
+            return [drop]
+        return [Choice("keep", ctx.t("orientation.photo.keep")), drop]
     return [Choice("skip", ctx.t("orientation.photo.skip"))]
 
 
 async def save_photo(ctx: Context, draft: Draft, answer: Answer) -> str:
-    if answer.media is not None:
-        draft.data["photo"] = answer.media.sha256
+    if answer.media is not None or answer.choice == "keep":
+        if _no_room_for_photo(ctx, draft):
+            text = str(draft.data.get("text", ""))
+            raise Rejected(too_long(ctx, "orientation.photo.refused", text, True))
+        if answer.media is not None:
+            draft.data["photo"] = answer.media.sha256
     elif answer.choice in ("skip", "drop"):
         draft.data["photo"] = None
     if draft.data.get("editing"):
