@@ -10,7 +10,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Any, NamedTuple, Protocol, Self
 
 from domain.broadcasts import Broadcast, BroadcastStatus, DeliveryCounts, Member, Recipient
 from domain.invitations import Invitation
@@ -96,6 +96,9 @@ class ReportRepository(Protocol):
         """Cases in any of `statuses` (of one assigned unit if given), oldest first."""
         ...
     async def add_event(self, event: ReportEvent) -> None: ...
+    async def add_events(self, events: Sequence[ReportEvent]) -> None:
+        """Append many events at once (one statement), in the order given."""
+        ...
     async def events(self, report_id: int) -> list[ReportEvent]: ...
 
 
@@ -111,11 +114,25 @@ class ProcessedUpdates(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class NewMessage:
+    """One outbox row to write: `OutboxRepository.add`'s arguments but `now`."""
+
+    channel: str
+    chat_id: str
+    reply: Reply
+    priority: int = 0
+
+
 class OutboxRepository(Protocol):
     async def add(
         self, channel: str, chat_id: str, reply: Reply, now: datetime, priority: int = 0
     ) -> OutboxItem:
         """Queue a message; returns the stored item (with its id) for a direct hand-off."""
+        ...
+    async def add_many(self, messages: Sequence[NewMessage], now: datetime) -> list[OutboxItem]:
+        """Queue many messages in bulk; the stored items in the order of `messages`, with ids
+        increasing in that order (as many `add` calls one after another would give)."""
         ...
     async def pending(
         self, limit: int, channels: Collection[str] | None = None
@@ -235,6 +252,14 @@ class DueCase:
     fired: frozenset[str]
 
 
+class StepKey(NamedTuple):
+    """One step of one case's ladder for one deadline: taken at most once."""
+
+    report_id: int
+    step: str
+    deadline_at: datetime
+
+
 class EscalationRepository(Protocol):
     """What the sweeps read and write: due cases, the steps taken, drafts left alone."""
 
@@ -252,6 +277,11 @@ class EscalationRepository(Protocol):
         self, report_id: int, step: str, deadline_at: datetime, at: datetime
     ) -> bool:
         """Remember one step of one case's ladder; False if it was taken before (by anyone)."""
+        ...
+    async def record_steps(self, steps: Sequence[StepKey], at: datetime) -> set[StepKey]:
+        """`record_step` for many steps in one statement: the steps taken now (not before, by
+        anyone). Rows are inserted in sorted order, so that concurrent sweeps on PostgreSQL
+        wait for each other instead of deadlocking."""
         ...
     async def stale_drafts(self, flow: str, before: datetime, limit: int) -> list[Draft]:
         """Drafts of `flow` untouched since `before`, oldest first."""

@@ -3,9 +3,10 @@ cases never verified, and scheduled broadcasts (launched when due, closed when d
 
 Framework-free: `scheduler/` calls `Sweeper.run_once()` every SWEEP_SECONDS (and tests call it
 directly). "Now" comes from the injected clock on every run. Each step of a ladder is taken once
-per case and deadline: `uow.escalations.record_step` inserts into a table with a unique key
-(ON CONFLICT DO NOTHING) in the same transaction as the timeline event and the outbox rows, so a
-second sweep (another process, a rerun) finds the step taken and sends nothing.
+per case and deadline: `uow.escalations.record_steps` inserts a batch's steps into a table with a
+unique key (ON CONFLICT DO NOTHING) in the same transaction as their timeline events and outbox
+rows (each written in bulk), so a second sweep (another process, a rerun) finds the steps taken
+and sends nothing.
 """
 
 from __future__ import annotations
@@ -16,18 +17,18 @@ from datetime import datetime, timedelta
 
 from domain.broadcasts import DeliveryCounts
 from domain.messages import OutboxItem, Reply
-from domain.people import ChannelIdentity, Person, Role
-from domain.ports import DueCase, UnitOfWork, UnitOfWorkFactory
+from domain.people import Person, Role
+from domain.ports import DueCase, StepKey, UnitOfWorkFactory
+from domain.reports import Report
 from handlers.cards import board_card, handler_card
 from handlers.context import Context, Services
 from handlers.sweeps_broadcasts import sweep_broadcasts
-from handlers.sweeps_context import queue, system_context
+from handlers.sweeps_context import Audiences, queue, system_context
 from handlers.sweeps_drafts import DraftRules, sweep_drafts
 from handlers.sweeps_ladder import (
     AUDIENCE,
     LAST_ACK_STEP,
     LAST_UNIT_STEP,
-    Audience,
     Rung,
     Step,
     ack_ladder,
@@ -35,7 +36,7 @@ from handlers.sweeps_ladder import (
     unit_ladder,
 )
 from handlers.sweeps_verification import close_unverified
-from handlers.timeline import record_event
+from handlers.timeline import timeline_event
 
 _MAX_LADDERS = 200_000
 
@@ -159,76 +160,78 @@ class Sweeper:
         return found
 
     async def _escalate(self, work: list[_Work], now: datetime, result: SweepResult) -> None:
+        audiences = Audiences()
         size = self.settings.batch_size
         for start in range(0, len(work), size):
             async with self._uow_factory() as uow:
                 ctx = system_context(uow, self._services, now)
-                audiences = _Audiences(uow)
-                for item in work[start:start + size]:
-                    for rung in item.rungs:
-                        if await _take(ctx, audiences, item, rung):
-                            result.steps.append((item.case.report.code, rung.step.value))
+                taken = await _take(ctx, audiences, work[start:start + size])
                 queued = await queue(ctx)
                 await uow.commit()
+            result.steps += taken
             result.queued += len(queued)
             self._on_commit(queued)
 
 
-class _Audiences:
-    """Who hears a step, read once per transaction and unit."""
-
-    def __init__(self, uow: UnitOfWork) -> None:
-        self._uow = uow
-        self._cache: dict[tuple[Role, str | None], list[Person]] = {}
-        self._chats: dict[int, list[ChannelIdentity]] = {}
-
-    async def notify(self, ctx: Context, person: Person, reply: Reply) -> None:
-        """As `Context.notify` (the chosen channel, else every chat), identities read once."""
-        if person.id not in self._chats:
-            self._chats[person.id] = await self._uow.people.identities(person.id)
-        identities = self._chats[person.id]
-        preferred = [i for i in identities if i.channel == person.notify_channel]
-        for identity in preferred or identities:
-            ctx.send_to(identity.channel, identity.chat_id, reply)
-
-    async def _with_role(self, role: Role, unit: str | None) -> list[Person]:
-        key = (role, unit)
-        if key not in self._cache:
-            self._cache[key] = await self._uow.people.with_role(role, unit)
-        return self._cache[key]
-
-    async def of(self, audience: Audience, unit: str | None) -> list[Person]:
-        if audience in (Audience.HANDLERS, Audience.UNIT):
-            people = await self._with_role(Role.HANDLER, unit) if unit else []
-            plain = [p for p in people if not p.lead]
-            return plain or people if audience is Audience.HANDLERS else people
-        people = await self._with_role(Role.BOARD, None)
-        if audience is Audience.BOARD:
-            return [p for p in people if not p.lead] or people
-        return [p for p in people if p.lead] or people
+def _key(work: _Work, rung: Rung) -> StepKey:
+    assert work.case.report.id is not None
+    return StepKey(work.case.report.id, rung.step.value, work.deadline)
 
 
-async def _take(ctx: Context, audiences: _Audiences, work: _Work, rung: Rung) -> bool:
-    """Take one step once: record it, add it to the timeline, tell its audience."""
+async def _take(ctx: Context, audiences: Audiences, batch: list[_Work]) -> list[tuple[str, str]]:
+    """Take each due step of a batch of cases once: record them all (a step someone took
+    before is skipped), add one timeline event each, tell each step's audience."""
+    keys = [_key(item, rung) for item in batch for rung in item.rungs]
+    taken = await ctx.uow.escalations.record_steps(keys, ctx.now)
+    events, steps = [], []
+    cards: _Cards = {}
+    for item in batch:
+        report = item.case.report
+        for rung in (r for r in item.rungs if _key(item, r) in taken):
+            note = f"escalation:{rung.step}"
+            events.append(timeline_event(
+                ctx, _key(item, rung).report_id, report.status, report.status, note,
+                by_system=True,
+            ))
+            await _tell(ctx, audiences, cards, item, rung)
+            steps.append((report.code, rung.step.value))
+    await ctx.uow.reports.add_events(events)
+    return steps
+
+
+# The case card without a heading, per (case, role, unit): a case's steps share one rendering.
+_Cards = dict[tuple[int, Role, str | None], Reply]
+
+
+async def _tell(
+    ctx: Context, audiences: Audiences, cards: _Cards, work: _Work, rung: Rung
+) -> None:
+    """The case card under the step's heading (one per step, role and unit)."""
     report = work.case.report
-    assert report.id is not None
-    if not await ctx.uow.escalations.record_step(report.id, rung.step, work.deadline, ctx.now):
-        return False
-    await record_event(
-        ctx, report.id, report.status, report.status, f"escalation:{rung.step}", by_system=True
-    )
     late = max(0, int((ctx.now - work.deadline).total_seconds() // 3600))
     heading = ctx.t(
         f"sweep.step.{rung.step}", code=report.code, deadline=ctx.local_time(work.deadline),
         hours=late,
     )
-    for person in await audiences.of(AUDIENCE[rung.step], report.assigned_unit_code):
-        if person.role is Role.HANDLER:
-            await audiences.notify(ctx, person, handler_card(ctx, report, person, heading))
-        else:
-            card = await board_card(ctx, report, person)
-            await audiences.notify(ctx, person, replace(card, text=f"{heading}\n{card.text}"))
-    return True
+    headed: dict[tuple[Role, str | None], Reply] = {}
+    for person in await audiences.of(ctx.uow, AUDIENCE[rung.step], report.assigned_unit_code):
+        key = (person.role, person.unit_code)
+        if key not in headed:
+            card = await _card(ctx, cards, report, person)
+            headed[key] = replace(card, text=f"{heading}\n{card.text}")
+        await audiences.notify(ctx, person, headed[key])
+
+
+async def _card(ctx: Context, cards: _Cards, report: Report, person: Person) -> Reply:
+    """Handlers get the case without its reporter, officers the board card."""
+    assert report.id is not None
+    key = (report.id, person.role, person.unit_code)
+    if key not in cards:
+        cards[key] = (
+            handler_card(ctx, report, person) if person.role is Role.HANDLER
+            else await board_card(ctx, report, person)
+        )
+    return cards[key]
 
 
 __all__ = ["Step", "SweepResult", "SweepSettings", "Sweeper"]

@@ -20,7 +20,7 @@ from sqlalchemy import (
     update,
 )
 
-from domain.ports import Draft, DueCase
+from domain.ports import Draft, DueCase, StepKey
 from storage.models import (
     UNACKNOWLEDGED_STATUSES,
     UNIT_WORK_STATUSES,
@@ -91,6 +91,15 @@ _RECORD = PerDialect.build(
         index_elements=["report_id", "step", "deadline_at"]
     ),
 )
+# Many steps at once; RETURNING names the rows inserted (a conflicting row returns nothing).
+_RECORD_MANY = PerDialect.build(
+    EscalationStepRow,
+    lambda insert_: insert_.on_conflict_do_nothing(
+        index_elements=["report_id", "step", "deadline_at"]
+    ).returning(
+        EscalationStepRow.report_id, EscalationStepRow.step, EscalationStepRow.deadline_at
+    ),
+)
 _STALE = (
     select(
         DraftRow.person_id, DraftRow.flow, DraftRow.step, DraftRow.data, DraftRow.revision,
@@ -143,6 +152,17 @@ class SqlEscalations(SqlRepository):
             "report_id": report_id, "step": step, "deadline_at": deadline_at, "at": at,
         })
         return bool(result.rowcount == 1)
+
+    async def record_steps(self, steps: Sequence[StepKey], at: datetime) -> set[StepKey]:
+        if not steps:
+            return set()
+        ordered = sorted(set(steps))  # one lock order for every sweep (PostgreSQL)
+        statement = _RECORD_MANY.pick(self._source.is_postgres)
+        result = await self._run(statement, [
+            {"report_id": s.report_id, "step": s.step, "deadline_at": s.deadline_at, "at": at}
+            for s in ordered
+        ])
+        return {StepKey(row.report_id, row.step, row.deadline_at) for row in result.all()}
 
     async def stale_drafts(self, flow: str, before: datetime, limit: int) -> list[Draft]:
         rows = await self._run(_STALE, {"flow": flow, "before": before, "limit": limit})

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, true, update
 
 from domain.messages import OutboxItem, OutboxStatus, Reply
+from domain.ports import NewMessage
 from storage.models import ChannelIdentityRow, OutboxRow
 from storage.repositories.base import SqlRepository
 
@@ -29,6 +30,12 @@ _FAILED = (
     .limit(bindparam("limit"))
 )
 _ADD = insert(OutboxRow)
+# The ids of many rows, in the order of the rows, from multi-row INSERTs. PostgreSQL: SQLAlchemy
+# orders them (sort_by_parameter_order). SQLite: SQLAlchemy would send one INSERT per row for
+# that, but a row's new rowid is the largest plus one and the rows of an INSERT are written in
+# order, inside our write transaction: sorting the ids gives the order of the rows.
+_ADD_MANY_POSTGRES = insert(OutboxRow).returning(OutboxRow.id, sort_by_parameter_order=True)
+_ADD_MANY_SQLITE = insert(OutboxRow).returning(OutboxRow.id)
 _BY_ID = OutboxRow.id == bindparam("item_id")
 _MARK_SENT = update(OutboxRow).where(_BY_ID).values(
     status=OutboxStatus.SENT.value, sent_at=bindparam("at"),
@@ -89,6 +96,14 @@ def _item(row: Any) -> OutboxItem:
     )
 
 
+def _row(message: NewMessage, payload: dict[str, Any], now: datetime) -> dict[str, Any]:
+    return {
+        "channel": message.channel, "chat_id": message.chat_id, "payload": payload,
+        "status": _PENDING_VALUE, "attempts": 0, "priority": message.priority,
+        "next_attempt_at": now, "created_at": now,
+    }
+
+
 class SqlOutbox(SqlRepository):
     async def add(
         self, channel: str, chat_id: str, reply: Reply, now: datetime, priority: int = 0
@@ -104,6 +119,26 @@ class SqlOutbox(SqlRepository):
         return OutboxItem(
             item_id, channel, chat_id, reply, OutboxStatus.PENDING, 0, now, now, priority
         )
+
+    async def add_many(
+        self, messages: Sequence[NewMessage], now: datetime
+    ) -> list[OutboxItem]:
+        if not messages:
+            return []
+        payloads: dict[int, dict[str, Any]] = {}  # a reply sent to many people: encoded once
+        for m in messages:
+            if id(m.reply) not in payloads:
+                payloads[id(m.reply)] = m.reply.to_json()
+        rows = [_row(m, payloads[id(m.reply)], now) for m in messages]
+        if self._source.is_postgres:
+            ids = list((await self._run(_ADD_MANY_POSTGRES, rows)).scalars())
+        else:
+            ids = sorted((await self._run(_ADD_MANY_SQLITE, rows)).scalars())
+        return [
+            OutboxItem(int(item_id), m.channel, m.chat_id, m.reply, OutboxStatus.PENDING, 0,
+                       now, now, m.priority)
+            for m, item_id in zip(messages, ids, strict=True)
+        ]
 
     async def pending(
         self, limit: int, channels: Collection[str] | None = None

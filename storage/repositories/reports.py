@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import fields, replace
 from typing import Any
 
@@ -32,7 +32,6 @@ _NEXT_NUMBER = PerDialect.build(CounterRow, lambda insert_: insert_.values(
 _ADD_MEDIA = PerDialect.build(MediaRow, lambda insert_: insert_.on_conflict_do_nothing())
 _ADD_REPORT = insert(ReportRow).returning(ReportRow.id)
 _REPORTS = select(ReportRow.__table__)
-_OLDEST_FIRST = (ReportRow.created_at, ReportRow.id)
 # The fields of `CaseUpdate` are columns of the same name; `status` is always set.
 _CASE_FIELDS = tuple(
     f.name
@@ -179,10 +178,13 @@ class SqlReports(SqlRepository):
         if not values:
             return []
         # Served by ix_reports_status, or ix_reports_assigned_unit_code_status for one unit.
+        # Sorted here, not by ORDER BY: with one, SQLite's planner would rather walk all the
+        # reports in ix_reports_created_at order than sort the few of these statuses.
         condition: ColumnElement[bool] = ReportRow.status.in_(values)
         if unit_code is not None:
             condition = and_(ReportRow.assigned_unit_code == unit_code, condition)
-        return await self._load(condition, order_by=_OLDEST_FIRST)
+        found = await self._load(condition, order_by=())
+        return sorted(found, key=lambda report: (report.created_at, report.id or 0))
 
     async def _load(
         self, condition: ColumnElement[bool] | None,
@@ -210,6 +212,10 @@ class SqlReports(SqlRepository):
 
     async def add_event(self, event: ReportEvent) -> None:
         await self._run(insert(ReportEventRow), _event_values(event))
+
+    async def add_events(self, events: Sequence[ReportEvent]) -> None:
+        if events:
+            await self._run(insert(ReportEventRow), [_event_values(e) for e in events])
 
     async def events(self, report_id: int) -> list[ReportEvent]:
         rows = (await self._run(_EVENTS, {"report_id": report_id})).all()

@@ -23,6 +23,7 @@ from domain.messages import OutboxItem, OutboxStatus, Priority, Reply
 from domain.people import ChannelIdentity, Role
 from domain.ports import (
     BroadcastRepository,
+    NewMessage,
     OutboxRepository,
     PendingCopy,
     SubscriptionRepository,
@@ -62,6 +63,11 @@ class MemoryOutbox:
             item_id, channel, chat_id, reply, OutboxStatus.PENDING, 0, now, now, priority
         )
         return copy.deepcopy(self._s.outbox[item_id])
+
+    async def add_many(self, messages: Sequence[NewMessage], now: datetime) -> list[OutboxItem]:
+        return [
+            await self.add(m.channel, m.chat_id, m.reply, now, m.priority) for m in messages
+        ]
 
     async def pending(
         self, limit: int, channels: Collection[str] | None = None

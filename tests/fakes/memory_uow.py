@@ -7,7 +7,7 @@ so a test can see that an uncommitted change is really thrown away.
 from __future__ import annotations
 
 import copy
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from types import TracebackType
@@ -17,7 +17,7 @@ from domain.broadcasts import Broadcast
 from domain.invitations import Invitation
 from domain.messages import OutboxItem
 from domain.people import ChannelIdentity, Person, Role
-from domain.ports import Draft, DueCase
+from domain.ports import Draft, DueCase, StepKey
 from domain.reports import CaseUpdate, Report, ReportEvent, ReportStatus
 from tests.fakes.memory_broadcasts import (
     MemoryBroadcasts,
@@ -201,6 +201,9 @@ class MemoryReports:
     async def add_event(self, event: ReportEvent) -> None:
         self._s.events.append(event)
 
+    async def add_events(self, events: Sequence[ReportEvent]) -> None:
+        self._s.events.extend(events)
+
     async def events(self, report_id: int) -> list[ReportEvent]:
         return [e for e in self._s.events if e.report_id == report_id]
 
@@ -283,6 +286,9 @@ class MemoryEscalations:
             return False
         self._s.escalation_steps[key] = at
         return True
+
+    async def record_steps(self, steps: Sequence[StepKey], at: datetime) -> set[StepKey]:
+        return {s for s in sorted(set(steps)) if await self.record_step(*s, at)}
 
     async def stale_drafts(self, flow: str, before: datetime, limit: int) -> list[Draft]:
         drafts = [d for d in self._s.drafts.values() if d.flow == flow and d.updated_at <= before]
