@@ -36,6 +36,7 @@ from handlers.i18n import Catalog
 from handlers.service import ConversationService
 from handlers.sweeps import Sweeper, SweepSettings
 from scheduler import SweepScheduler, leadership_for
+from scheduler.leader import COPY_LEAD
 from scheduler.monthly import MonthlyReview
 from storage.database import Database
 from storage.media import FileMediaStore
@@ -129,7 +130,10 @@ def build_app(
             settings.zalo_rate, settings.zalo_per_chat_rate, settings.zalo_per_chat_burst
         )
     services.channels = frozenset(senders)
-    dispatcher = OutboxDispatcher(database.unit_of_work, senders, clock, pacers)
+    dispatcher = OutboxDispatcher(
+        database.unit_of_work, senders, clock, pacers,
+        lead=leadership_for(database.engine, COPY_LEAD),
+    )
     dispatcher_box.append(dispatcher)
     sweeper = Sweeper(
         database.unit_of_work, services, sweep_settings(settings), dispatcher.offer,

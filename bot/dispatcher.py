@@ -9,6 +9,7 @@ import logging
 import random
 from collections.abc import Callable, Mapping, Sequence
 
+from bot.copy_lead import CopyLead, Lead
 from bot.courier import Courier, is_broadcast
 from bot.outcomes import Retry, RetryPolicy
 from bot.pacing import ChannelPacer
@@ -73,6 +74,7 @@ class OutboxDispatcher:
         claim_retry_seconds: float = 1.0,
         jitter: Callable[[], float] = random.random,
         shutdown_grace_seconds: float = 5.0,
+        lead: Lead | None = None,
     ) -> None:
         self._uow_factory = uow_factory
         self._senders = dict(senders)
@@ -87,6 +89,7 @@ class OutboxDispatcher:
             claim_retry_seconds=claim_retry_seconds, stopping=lambda: self._stopping,
         )
         self._broadcasts_in_flight = 0
+        self._lead = CopyLead(lead, lambda: self._courier.settle_interrupted(self._clock.now()))
         self._wake = asyncio.Event()
         self._stopping = False
         self._in_flight: dict[StreamKey, Stream] = {}
@@ -140,20 +143,21 @@ class OutboxDispatcher:
         self._wake.set()
 
     async def run(self) -> None:
-        settled = False
+        """Passes until `stop()`. Broadcast copies only while this process holds the lead (with
+        several processes on one database), after settling what the last holder left."""
         try:
             while not self._stopping:
                 self._wake.clear()
                 try:
-                    if not settled:  # before anything is claimed
-                        await self._courier.settle_interrupted(self._clock.now())
-                        settled = True
+                    await self._lead.holds()  # before anything is claimed
                     await self._launch()
                 except Exception:
                     logger.exception("reading the outbox failed; trying again later")
                 await self._idle()
         finally:
             await self._finish_in_flight()
+            with contextlib.suppress(Exception):
+                await self._lead.release()
 
     async def run_once(self) -> int:
         """One pass; waits for every send it started and every offered send under way (and
@@ -220,7 +224,10 @@ class OutboxDispatcher:
         """Start every idle chat's first item if due; note which chats are backlogged."""
         now = self._clock.now()
         chats: dict[StreamKey, list[OutboxItem]] = {}
+        copies = self._lead.allows_copies
         for item in sorted(items, key=order):
+            if not copies and is_broadcast(item):
+                continue  # another process holds the lead for copies
             if item.id not in meanwhile.settled and self._has_sender(item.channel):
                 chats.setdefault(stream_key(item), []).append(item)
         tasks = []

@@ -17,6 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 log = logging.getLogger(__name__)
 
 LOCK_NAME = "dlxh:scheduler-leader"
+# The process that sends broadcast copies (bot/copy_lead.py); it need not be the sweeper.
+COPY_LEAD = "dlxh:broadcast-copies"
 _TRY_LOCK = text("SELECT pg_try_advisory_lock(:key)").bindparams(
     bindparam("key", type_=BigInteger())
 )
@@ -101,7 +103,7 @@ class PostgresLeader:
             await connection.invalidate()  # not back to the pool with the lock held
 
 
-def leadership_for(engine: AsyncEngine) -> Leadership:
+def leadership_for(engine: AsyncEngine, name: str = LOCK_NAME) -> Leadership:
     if engine.dialect.name == "postgresql":
-        return PostgresLeader(engine)
+        return PostgresLeader(engine, name)
     return AlwaysLeader()

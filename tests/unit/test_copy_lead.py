@@ -1,0 +1,104 @@
+"""Several `dlxh serve` processes on one database: only the one holding the lead sends broadcast
+copies, and taking the lead settles what the previous holder left being sent."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from bot.copy_lead import CopyLead
+from domain.clock import FixedClock
+from domain.messages import OutboxStatus, Priority, Reply
+from tests.fakes.memory_uow import MemoryStore
+from tests.unit.test_dispatcher import START, FakeSender, eventually, items, make
+from tests.unit.test_pacing import FakeTime
+
+
+class SwitchableLead:
+    def __init__(self, leading: bool) -> None:
+        self.leading = leading
+        self.released = 0
+
+    async def is_leader(self) -> bool:
+        return self.leading
+
+    async def release(self) -> None:
+        self.released += 1
+
+
+async def queue(store: MemoryStore, clock: FixedClock) -> None:
+    async with store() as uow:
+        for chat in ("m0", "m1"):
+            reply = Reply(f"copy for {chat}")
+            await uow.outbox.add("telegram", chat, reply, clock.now(), Priority.BROADCAST)
+        await uow.outbox.add("telegram", "r", Reply("reply to r"), clock.now())
+        assert await uow.outbox.claim([1]) == {1}  # the previous holder was sending m0's copy
+        await uow.commit()
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(START)
+
+
+async def test_without_the_lead_replies_go_but_copies_wait_and_nothing_is_settled(
+    clock: FixedClock,
+) -> None:
+    store = MemoryStore()
+    await queue(store, clock)
+    lead = SwitchableLead(leading=False)
+    sender = FakeSender()
+    dispatcher = make(store, clock, FakeTime(), {"telegram": sender}, lead=lead,
+                      idle_poll_seconds=0.01)
+
+    runner = asyncio.create_task(dispatcher.run())
+    await eventually(lambda: len(sender.delivered) == 1)
+    await asyncio.sleep(0.05)
+    dispatcher.stop()
+    await asyncio.wait_for(runner, 5)
+
+    assert sender.delivered == [("r", "reply to r")]
+    statuses = {text: item.status for text, item in items(store).items()}
+    assert statuses["copy for m0"] is OutboxStatus.SENDING  # another process may be sending it
+    assert statuses["copy for m1"] is OutboxStatus.PENDING
+    assert lead.released == 0  # never held
+
+
+async def test_taking_the_lead_settles_then_sends_the_copies_once(clock: FixedClock) -> None:
+    store = MemoryStore()
+    await queue(store, clock)
+    lead = SwitchableLead(leading=True)
+    sender = FakeSender()
+    dispatcher = make(store, clock, FakeTime(), {"telegram": sender}, lead=lead)
+
+    runner = asyncio.create_task(dispatcher.run())
+    await eventually(lambda: len(sender.delivered) == 2)
+    dispatcher.stop()
+    await asyncio.wait_for(runner, 5)
+
+    assert sorted(sender.delivered) == [("m1", "copy for m1"), ("r", "reply to r")]
+    assert {item.status for item in items(store).values()} == {OutboxStatus.SENT}
+    assert lead.released == 1
+
+
+async def test_the_lead_is_asked_again_only_after_a_while_and_settles_on_each_new_term() -> None:
+    lead = SwitchableLead(leading=True)
+    settled: list[int] = []
+    now = [0.0]
+
+    async def settle() -> int:
+        settled.append(1)
+        return 0
+
+    copy_lead = CopyLead(lead, settle, check_seconds=5.0, monotonic=lambda: now[0])
+    assert await copy_lead.holds() and copy_lead.allows_copies
+    lead.leading = False
+    now[0] = 4.0
+    assert await copy_lead.holds()  # not asked again yet
+    now[0] = 9.0
+    assert not await copy_lead.holds() and not copy_lead.allows_copies
+    lead.leading = True
+    now[0] = 15.0
+    assert await copy_lead.holds()
+    assert len(settled) == 2  # once per term: the other holder may have left copies behind
