@@ -107,7 +107,16 @@ _UNFINISHED = (
     .join(OutboxRow, _COPY_OUTBOX)
     .where(_OF_BROADCAST, OutboxRow.status.in_(_UNFINISHED_STATUSES))
 )
-_THE_COPY = and_(_OF_BROADCAST, BroadcastCopyRow.person_id == bindparam("of_person"))
+_DELIVERED = (
+    select(OutboxRow.id)
+    .where(OutboxRow.id == BroadcastCopyRow.outbox_id,
+           OutboxRow.status.in_(_RELAYABLE_STATUSES))
+    .exists()
+)
+# Only a copy that went out can be relayed: a forged or early button changes nothing.
+_THE_COPY = and_(
+    _OF_BROADCAST, BroadcastCopyRow.person_id == bindparam("of_person"), _DELIVERED
+)
 _RELAY = (
     update(BroadcastCopyRow)
     .where(_THE_COPY, BroadcastCopyRow.relays == true(), BroadcastCopyRow.relayed_at.is_(None))

@@ -279,6 +279,8 @@ class MemoryBroadcasts:
         found = self._s.copies.get((broadcast_id, person_id))
         if found is None or not found.relays:
             return None
+        if self._s.outbox[found.outbox_id].status not in _RELAYABLE:
+            return None  # only a copy that went out can be relayed
         if found.relayed_at is not None:
             return False
         found.relayed_at = at

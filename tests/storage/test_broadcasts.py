@@ -202,6 +202,7 @@ async def test_relay_once_and_the_latest_relayable_copy(
         assert stored_first is not None
         assert waiting[0] == PendingCopy(outbox[0], stored_first)
         assert await uow.broadcasts.latest_relayable(lan.id) is None  # nothing went out yet
+        assert await uow.broadcasts.relay(first, lan.id, NOW) is None  # a forged early press
         await uow.outbox.mark_sent_many(outbox[:3], NOW)  # first (both copies) and second
         await uow.outbox.cancel([outbox[4]], NOW, "opted out")  # fourth
         await uow.commit()
@@ -216,6 +217,7 @@ async def test_relay_once_and_the_latest_relayable_copy(
         assert await uow.broadcasts.relay(first, resident.id, NOW) is None  # does not relay
         assert await uow.broadcasts.relay(first, author.id, NOW) is None  # got no copy
         assert await uow.broadcasts.relay(fourth + 1, lan.id, NOW) is None
+        assert await uow.broadcasts.relay(fourth, lan.id, NOW) is None  # cancelled: never got it
         latest = await uow.broadcasts.latest_relayable(lan.id)
         assert latest is not None and latest.id == first
         assert await uow.broadcasts.latest_relayable(resident.id) is None
