@@ -472,7 +472,7 @@ class FakeTelegram:
             return
         method = call.pop("method", None) if isinstance(call, dict) else None
         handler = getattr(self, f"_m_{method}", None) if isinstance(method, str) else None
-        if handler is None:
+        if handler is None or not isinstance(method, str):
             return
         self.requests.append(ApiCall(method, dict(call)))
         with contextlib.suppress(ApiError):
