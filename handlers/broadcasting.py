@@ -245,6 +245,7 @@ def delivery_report(services: Services, broadcast: Broadcast, counts: DeliveryCo
         lines.append(catalog.t("broadcast.next.failed"))
     else:
         lines.append(catalog.t("broadcast.next.all_delivered"))
+    lines.append(catalog.t("broadcast.next.relays", code=broadcast.code))
     return "\n".join(lines)
 
 

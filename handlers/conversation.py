@@ -35,6 +35,7 @@ from handlers.orientation import (
     orientation_button,
     relay_keyword,
 )
+from handlers.orientation_results import show_results
 from handlers.orientation_send import cancel_by_command, list_scheduled
 from handlers.staff import (
     act_by_command,
@@ -247,6 +248,7 @@ _COMMANDS: dict[str, Command] = {
     "huytheodoi": stop_following,
     "dinhhuong": begin_orientation,
     "lich": list_scheduled,
+    "ketqua": show_results,
     "huylich": cancel_by_command,
     **{name: act_by_command(action) for name, action in ACTION_COMMANDS.items()},
     **{name: verify_by_command(action) for name, action in VERIFY_COMMANDS.items()},

@@ -114,3 +114,30 @@ async def test_a_resident_typing_the_keyword_is_told_there_is_nothing(
 async def test_other_words_are_not_the_keyword(people: dict[str, Person]) -> None:
     reply = await people["an"].say("đã phổ biến xong rồi")
     assert "Bot chưa hiểu" in reply[-1].text
+
+
+async def test_the_board_sees_the_relayed_count_grow_with_ketqua(
+    store: MemoryStore, people: dict[str, Person]
+) -> None:
+    hung, lan = people["hung"], people["lan"]
+    empty = await hung.say("/ketqua")
+    assert "Chưa có định hướng nào được gửi" in empty[-1].text
+    await send_to_collaborators(hung)
+    mark_all_sent(store)
+    before = await hung.say("/ketqua")
+    assert "Đã phổ biến: 0" in before[0].text and "DH-2026-000001" in before[0].text
+    lan.last = lan._new_replies()
+    await lan.press("Đã phổ biến")
+    after = await hung.say("/ketqua DH-2026-000001")
+    assert "Đã phổ biến: 1" in after[0].text
+    unknown = await hung.say("/ketqua DH-2026-999999")
+    assert "Không tìm thấy định hướng đã gửi" in unknown[-1].text
+
+
+@pytest.mark.parametrize("who", ["lan", "minh", "an"])
+async def test_only_the_board_sees_results(
+    store: MemoryStore, people: dict[str, Person], who: str
+) -> None:
+    await send_to_collaborators(people["hung"])
+    answer = await people[who].say("/ketqua DH-2026-000001")
+    assert all("Đã phổ biến:" not in reply.text for reply in answer)
