@@ -24,8 +24,8 @@ from tests.conversation_harness import MONDAY_9AM, Person, services
 from tests.fakes.memory_uow import MemoryStore
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.zalo_api import FakeZalo
-from tests.unit.test_orientation_limits import vietnamese
-from tests.unit.test_orientation_world import broadcasts, copies, join
+from tests.unit.orientation.test_orientation_limits import vietnamese
+from tests.unit.orientation.world import broadcasts, copies, join
 
 PHOTO = b"\xff\xd8orientation poster"
 

@@ -32,7 +32,7 @@ from handlers.context import Services
 from handlers.types import Kind
 from tests.conversation_harness import MONDAY_9AM, Person, services, small_org
 from tests.fakes.memory_uow import MemoryStore
-from tests.unit.test_orientation_world import broadcasts, copies, labels, world
+from tests.unit.orientation.world import broadcasts, copies, labels
 
 WORDS = "Tuyên truyền phòng cháy chữa cháy mùa khô, nhắc bà con kiểm tra đường điện trong nhà. "
 
@@ -41,21 +41,6 @@ def vietnamese(length: int) -> str:
     """Vietnamese with diacritics, NFC, exactly `length` characters, no space at either end."""
     text = (WORDS * (length // len(WORDS) + 1))[:length]
     return text[:-1] + "." if text.endswith(" ") else text
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(MONDAY_9AM)
-
-
-@pytest.fixture
-def store() -> MemoryStore:
-    return MemoryStore()
-
-
-@pytest.fixture
-async def people(store: MemoryStore, clock: FixedClock) -> dict[str, Person]:
-    return await world(store, clock)
 
 
 @pytest.fixture
@@ -298,7 +283,9 @@ async def test_residents_copies_say_how_to_stop_and_staff_copies_do_not(
 def test_the_report_says_what_to_do_next(svc: Services) -> None:
     broadcast = _broadcast("x")
     clean = delivery_report(svc, broadcast, DeliveryCounts(recipients=3, delivered=3))
-    assert clean.endswith("Mọi người đều đã nhận được. Soạn định hướng mới: /dinhhuong")
+    assert "Mọi người đều đã nhận được. Soạn định hướng mới: /dinhhuong" in clean
+    assert clean.endswith(f"/ketqua {broadcast.code}")  # where the relays are seen later
+    assert "/guiloi" not in clean
     failed = delivery_report(svc, broadcast, DeliveryCounts(recipients=3, delivered=2, failed=1))
     assert "/guiloi" in failed and "chặn bot sẽ" not in failed
     blocked = delivery_report(svc, broadcast, DeliveryCounts(recipients=3, delivered=2, blocked=1))

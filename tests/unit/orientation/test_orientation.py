@@ -14,7 +14,7 @@ from domain.reports import MediaKind, StoredMedia
 from handlers.types import Kind
 from tests.conversation_harness import MONDAY_9AM, Person
 from tests.fakes.memory_uow import MemoryStore
-from tests.unit.test_orientation_world import (
+from tests.unit.orientation.world import (
     broadcasts,
     compose,
     copies,
@@ -23,23 +23,7 @@ from tests.unit.test_orientation_world import (
     join,
     labels,
     text_of,
-    world,
 )
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(MONDAY_9AM)
-
-
-@pytest.fixture
-def store() -> MemoryStore:
-    return MemoryStore()
-
-
-@pytest.fixture
-async def people(store: MemoryStore, clock: FixedClock) -> dict[str, Person]:
-    return await world(store, clock)
 
 
 def channel_counts(store: MemoryStore) -> dict[str, int]:

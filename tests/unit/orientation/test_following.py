@@ -7,31 +7,15 @@ import pytest
 from domain.broadcasts import SubscriptionKind
 from domain.clock import FixedClock
 from domain.messages import OutboxStatus
-from tests.conversation_harness import MONDAY_9AM, Person
+from tests.conversation_harness import Person
 from tests.fakes.memory_uow import MemoryStore
-from tests.unit.test_orientation_world import (
+from tests.unit.orientation.world import (
     broadcasts,
     compose,
     copy_for,
     follow,
     labels,
-    world,
 )
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(MONDAY_9AM)
-
-
-@pytest.fixture
-def store() -> MemoryStore:
-    return MemoryStore()
-
-
-@pytest.fixture
-async def people(store: MemoryStore, clock: FixedClock) -> dict[str, Person]:
-    return await world(store, clock)
 
 
 def following(store: MemoryStore, person_id: int) -> tuple[set[str], set[str]]:

@@ -4,25 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from domain.clock import FixedClock
-from tests.conversation_harness import MONDAY_9AM, Person
+from tests.conversation_harness import Person
 from tests.fakes.memory_uow import MemoryStore
-from tests.unit.test_orientation_world import compose, mark_all_sent, world
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(MONDAY_9AM)
-
-
-@pytest.fixture
-def store() -> MemoryStore:
-    return MemoryStore()
-
-
-@pytest.fixture
-async def people(store: MemoryStore, clock: FixedClock) -> dict[str, Person]:
-    return await world(store, clock)
+from tests.unit.orientation.world import compose, mark_all_sent
 
 
 async def send_to_collaborators(hung: Person, text: str = "Tuyên truyền phòng cháy") -> None:

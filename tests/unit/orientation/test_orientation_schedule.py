@@ -12,22 +12,7 @@ from domain.people import Role
 from handlers.broadcasting import launch_due
 from tests.conversation_harness import MONDAY_9AM, Person, services
 from tests.fakes.memory_uow import MemoryStore
-from tests.unit.test_orientation_world import broadcasts, compose, copies, join, labels, world
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(MONDAY_9AM)
-
-
-@pytest.fixture
-def store() -> MemoryStore:
-    return MemoryStore()
-
-
-@pytest.fixture
-async def people(store: MemoryStore, clock: FixedClock) -> dict[str, Person]:
-    return await world(store, clock)
+from tests.unit.orientation.world import broadcasts, compose, copies, join, labels
 
 
 async def to_schedule(hung: Person) -> None:

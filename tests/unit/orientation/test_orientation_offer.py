@@ -2,31 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
-
 from domain.broadcasts import AudienceKind
 from domain.clock import FixedClock
 from domain.people import Role
-from tests.conversation_harness import MONDAY_9AM, Person
+from tests.conversation_harness import Person
 from tests.fakes.memory_uow import MemoryStore
-from tests.unit.test_orientation_world import broadcasts, copies, join, labels, world
+from tests.unit.orientation.world import broadcasts, copies, join, labels
 
 ANSWER = "Đã yêu cầu chủ nhà tháo dỡ phần xây lấn vỉa hè"
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(MONDAY_9AM)
-
-
-@pytest.fixture
-def store() -> MemoryStore:
-    return MemoryStore()
-
-
-@pytest.fixture
-async def people(store: MemoryStore, clock: FixedClock) -> dict[str, Person]:
-    return await world(store, clock)
 
 
 async def to_accepted(people: dict[str, Person], board: Person) -> list[str]:
