@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.ingest import clean_environ, machine, spawned, tail, wait_healthy
-from bench.pg import temporary_database
+from bench.pg import database
 from storage.database import Database
 from storage.migrate import upgrade_to_head
 from tests.e2e.broadcast_seed import Chat, outbox, seed_broadcast, telegram_chats, zalo_chats
@@ -183,13 +183,6 @@ async def measure(args: argparse.Namespace, url: str, workdir: Path, fake: Fake)
     )
 
 
-@contextlib.asynccontextmanager
-async def database(kind: str, workdir: Path, server_url: str) -> AsyncIterator[str]:
-    if kind == "sqlite":
-        yield f"sqlite+aiosqlite:///{workdir / 'bench.db'}"
-        return
-    async with temporary_database(server_url) as url:
-        yield url
 
 
 def describe(args: argparse.Namespace, o: Outcome) -> list[str]:

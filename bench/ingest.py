@@ -24,7 +24,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,7 @@ from typing import Any
 import aiohttp
 import psutil
 
-from bench.pg import temporary_database
+from bench.pg import database
 from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegram
 from tests.fakes.telegram_users import FakeUser
 
@@ -394,16 +394,6 @@ async def run_echo(args: argparse.Namespace, workdir: Path, steps_per_user: int)
     async with TimedTelegram() as tg:
         return await measure(Target("echo", command, env, port, workdir), tg, scripts,
                              args.deadline)
-
-
-# ---- databases ----------------------------------------------------------------------------
-@contextlib.asynccontextmanager
-async def database(kind: str, workdir: Path, server_url: str) -> AsyncIterator[str]:
-    if kind == "sqlite":
-        yield f"sqlite+aiosqlite:///{workdir / 'bench.db'}"
-        return
-    async with temporary_database(server_url) as url:
-        yield url
 
 
 # ---- report -------------------------------------------------------------------------------

@@ -5,12 +5,23 @@ from __future__ import annotations
 import contextlib
 import secrets
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 LOCAL_HOSTS = (None, "127.0.0.1", "localhost")
+
+
+@contextlib.asynccontextmanager
+async def database(kind: str, workdir: Path, server_url: str) -> AsyncIterator[str]:
+    """`--db sqlite`: a file under `workdir`; `--db postgres`: a throw-away database."""
+    if kind == "sqlite":
+        yield f"sqlite+aiosqlite:///{workdir / 'bench.db'}"
+        return
+    async with temporary_database(server_url) as url:
+        yield url
 
 
 @contextlib.asynccontextmanager
