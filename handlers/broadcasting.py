@@ -28,7 +28,7 @@ from domain.messages import Choice, OutboxItem, Priority, Reply
 from domain.org import UnitKind
 from domain.people import Role
 from domain.ports import UnitOfWork
-from handlers.context import Services
+from handlers.context import Services, notified_chats
 from handlers.text import nfc
 
 RELAY_PREFIX = "b:relay:"
@@ -201,8 +201,8 @@ async def close_finished(
         counts = await uow.broadcasts.counts(broadcast.id)
         reply = Reply(text=delivery_report(services, broadcast, counts))
         queued = [
-            await uow.outbox.add(channel, chat_id, reply, now, Priority.NOTIFICATION)
-            for channel, chat_id in await _author_chats(uow, broadcast.author_id)
+            await uow.outbox.add(chat.channel, chat.chat_id, reply, now, Priority.NOTIFICATION)
+            for chat in await notified_chats(uow, broadcast.author_id)
         ]
         closed.append(Finished(broadcast, counts, queued))
     return closed
@@ -267,10 +267,3 @@ def _roles_for(kind: AudienceKind) -> Sequence[Role]:
     if kind is AudienceKind.CASE:
         return _ALL_ROLES
     return STAFF_ROLES
-
-
-async def _author_chats(uow: UnitOfWork, author_id: int) -> list[tuple[str, str]]:
-    person = await uow.people.get(author_id)
-    identities = await uow.people.identities(author_id)
-    preferred = [i for i in identities if person and i.channel == person.notify_channel]
-    return [(i.channel, i.chat_id) for i in preferred or identities]

@@ -88,10 +88,7 @@ class Context:
     async def _chats_of(self, person_id: int) -> list[ChannelIdentity]:
         found = self._reach.get(person_id)
         if found is None:
-            person = await self.uow.people.get(person_id)
-            identities = await self.uow.people.identities(person_id)
-            preferred = [i for i in identities if person and i.channel == person.notify_channel]
-            found = self._reach[person_id] = preferred or identities
+            found = self._reach[person_id] = await notified_chats(self.uow, person_id)
         return found
 
     def send_to(
@@ -114,3 +111,11 @@ class Context:
     def category_label(self, code: str) -> str:
         category = self.org.category(code)
         return category.name if category else code
+
+
+async def notified_chats(uow: UnitOfWork, person_id: int) -> list[ChannelIdentity]:
+    """Where a person hears from us: the channel they chose with /thongbao, else every one."""
+    person = await uow.people.get(person_id)
+    identities = await uow.people.identities(person_id)
+    preferred = [i for i in identities if person and i.channel == person.notify_channel]
+    return preferred or identities
