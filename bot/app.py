@@ -10,6 +10,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 import httpx
 from aiogram import Bot, Dispatcher
@@ -20,6 +21,7 @@ from bot.dispatcher import OutboxDispatcher
 from bot.org_loader import load_org_config
 from bot.pacing import ChannelPacer
 from bot.settings import Settings
+from bot.telegram.responses import answer_models
 from bot.telegram.router import build_router
 from bot.telegram.sender import TelegramSender
 from bot.telegram.translate import Translator
@@ -49,6 +51,7 @@ class TelegramChannel:
     bot: Bot
     dispatcher: Dispatcher
     sender: TelegramSender
+    answer_models: tuple[type[Any], ...]  # held: see bot/telegram/responses.py
 
 
 @dataclass
@@ -175,7 +178,7 @@ def _telegram_channel(
     dispatcher = Dispatcher()
     dispatcher.include_router(build_router(translator, conversation))
     sender = TelegramSender(bot, media, catalog.t("intake.place.share_location"))
-    return TelegramChannel(bot, dispatcher, sender)
+    return TelegramChannel(bot, dispatcher, sender, answer_models())
 
 
 def media_links(settings: Settings) -> MediaLinks | None:

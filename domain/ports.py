@@ -56,8 +56,9 @@ class PeopleRepository(Protocol):
     async def set_lead(self, person_id: int, lead: bool) -> None:
         """Make the person the head of their unit (or the board's leader), or not."""
         ...
-    async def mark_reachable(self, channel: str, external_id: str) -> None:
-        """The person wrote again (after unblocking the bot): broadcasts reach them again."""
+    async def heard_from(self, channel: str, external_id: str) -> Person | None:
+        """The person behind an identity that just wrote (None: unknown). Writing again after
+        blocking the bot makes the identity reachable again: broadcasts reach it again."""
         ...
 
 

@@ -73,8 +73,6 @@ class ConversationService:
             if not await uow.updates.record(incoming.channel, incoming.update_key, now):
                 return False
             person = await self._person(uow, incoming)
-            # Writing again after blocking the bot: broadcasts reach this chat again.
-            await uow.people.mark_reachable(incoming.channel, incoming.user_id)
             # Drafts belong to the person, who may write on Telegram and Zalo at once.
             await uow.lock_chat(f"person:{person.id}")
             ctx = Context(incoming, person, uow, self._services, now)
@@ -96,7 +94,7 @@ class ConversationService:
         return True
 
     async def _person(self, uow: UnitOfWork, incoming: Incoming) -> Person:
-        person = await uow.people.by_identity(incoming.channel, incoming.user_id)
+        person = await uow.people.heard_from(incoming.channel, incoming.user_id)
         if person is not None:
             return person
         return await uow.people.add(

@@ -7,10 +7,11 @@ import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import event, text
+from sqlalchemy import Engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from storage.inline_sqlite import inline_engine
 from storage.uow import SqlUnitOfWork
 
 DEFAULT_URL = "sqlite+aiosqlite:///./data/dlxh.db"
@@ -59,10 +60,15 @@ def _install_sqlite_events(engine: AsyncEngine) -> None:
 
 
 class Database:
-    """An async engine, and `unit_of_work` (a `domain.ports.UnitOfWorkFactory`)."""
+    """An async engine, and `unit_of_work` (a `domain.ports.UnitOfWorkFactory`).
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    On SQLite the units of work use a second, synchronous engine on the same file (`inline`);
+    `engine` stays async for the readers that may take long (migrations checks, the CLI).
+    """
+
+    def __init__(self, engine: AsyncEngine, inline: Engine | None = None) -> None:
         self.engine = engine
+        self._inline = inline
         self.is_postgres = engine.dialect.name == "postgresql"
         self.is_sqlite = engine.dialect.name == "sqlite"
         # SQLite has one writer: units of work of this process take turns instead of hitting
@@ -81,14 +87,22 @@ class Database:
         engine_options.setdefault("pool_reset_on_return", None)
         engine = create_async_engine(url, **engine_options)
         _install_sqlite_events(engine)
-        return cls(engine)
+        return cls(engine, inline_engine(url, _on_sqlite_connect, **engine_options))
 
     @property
     def url(self) -> URL:
         return self.engine.url
 
+    @property
+    def unit_engine(self) -> Engine:
+        """The (synchronous face of the) engine whose connections the units of work use."""
+        return self._inline if self._inline is not None else self.engine.sync_engine
+
     def unit_of_work(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, self._write_lock, is_postgres=self.is_postgres)
+        return SqlUnitOfWork(
+            self.engine, self._write_lock, is_postgres=self.is_postgres, inline=self._inline,
+            patience_s=SQLITE_BUSY_TIMEOUT_MS / 1000,
+        )
 
     async def ping(self) -> None:
         """Run `SELECT 1`; raises if the database cannot be reached."""
@@ -104,6 +118,8 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self._inline is not None:
+            self._inline.dispose()
 
 
 if TYPE_CHECKING:  # mypy proves that `Database.unit_of_work` is a `UnitOfWorkFactory`

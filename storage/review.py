@@ -38,6 +38,7 @@ from domain.review import (
     month_bounds,
     round_half_up,
 )
+from storage.inline_sqlite import OpenConnection
 from storage.models import ReportEventRow, ReportRow
 from storage.repositories.base import ConnectionSource
 
@@ -248,12 +249,12 @@ async def monthly_figures(
     )
 
 
-async def _cases(connection: AsyncConnection, start: datetime, end: datetime) -> list[CaseLine]:
+async def _cases(connection: OpenConnection, start: datetime, end: datetime) -> list[CaseLine]:
     return [_case_line(row) for row in (await connection.execute(_case_list(start, end))).all()]
 
 
 async def _median_only(
-    connection: AsyncConnection, start: datetime, end: datetime
+    connection: OpenConnection, start: datetime, end: datetime
 ) -> float | None:
     t = _timeline(start, end)
     statement = (

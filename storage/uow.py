@@ -7,8 +7,8 @@ import hashlib
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
-from sqlalchemy import BigInteger, bindparam, text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy import BigInteger, Engine, bindparam, text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.ports import (
     BroadcastRepository,
@@ -24,6 +24,7 @@ from domain.ports import (
     SubscriptionRepository,
     UnitOfWork,
 )
+from storage.inline_sqlite import InlineConnection, OpenConnection
 from storage.repositories import (
     SqlBroadcasts,
     SqlDrafts,
@@ -53,16 +54,20 @@ class SqlUnitOfWork:
     """`async with uow:` opens a connection; `commit()` commits; leaving otherwise rolls back.
 
     On SQLite the database's write lock is held from entering to leaving, so units of work of
-    one process run one after another (SQLite has one writer). Do not nest them on SQLite.
+    one process run one after another (SQLite has one writer), each on a synchronous connection
+    of `inline` (storage/inline_sqlite.py). Do not nest them on SQLite.
     """
 
     def __init__(
-        self, engine: AsyncEngine, write_lock: asyncio.Lock | None, *, is_postgres: bool
+        self, engine: AsyncEngine, write_lock: asyncio.Lock | None, *, is_postgres: bool,
+        inline: Engine | None = None, patience_s: float = 30.0,
     ) -> None:
         self._engine = engine
+        self._inline = inline
+        self._patience_s = patience_s
         self._write_lock = write_lock
         self.is_postgres = is_postgres
-        self._connection: AsyncConnection | None = None
+        self._connection: OpenConnection | None = None
         # Annotated with the port types: the ports declare plain (invariant) attributes.
         self.people: PeopleRepository = SqlPeople(self)
         self.invitations: InvitationRepository = SqlInvitations(self)
@@ -77,7 +82,7 @@ class SqlUnitOfWork:
         self.broadcasts: BroadcastRepository = SqlBroadcasts(self)
 
     @property
-    def connection(self) -> AsyncConnection:
+    def connection(self) -> OpenConnection:
         if self._connection is None:
             raise RuntimeError("the unit of work is not open: use it as `async with uow:`")
         return self._connection
@@ -88,7 +93,10 @@ class SqlUnitOfWork:
         if self._write_lock is not None:
             await self._write_lock.acquire()
         try:
-            self._connection = await self._engine.connect()
+            if self._inline is not None:
+                self._connection = InlineConnection(self._inline.connect(), self._patience_s)
+            else:
+                self._connection = await self._engine.connect()
         except BaseException:
             self._release()
             raise

@@ -9,7 +9,8 @@ from typing import Any, Protocol
 from sqlalchemy import Executable
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult
-from sqlalchemy.ext.asyncio import AsyncConnection
+
+from storage.inline_sqlite import OpenConnection
 
 DialectInsert = sqlite.Insert | postgresql.Insert
 
@@ -20,7 +21,7 @@ class ConnectionSource(Protocol):
     is_postgres: bool
 
     @property
-    def connection(self) -> AsyncConnection: ...
+    def connection(self) -> OpenConnection: ...
 
 
 @dataclass(frozen=True)

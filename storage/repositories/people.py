@@ -21,6 +21,7 @@ _BY_IDENTITY = PERSON_COLUMNS.join(
     ChannelIdentityRow.channel == bindparam("channel"),
     ChannelIdentityRow.external_id == bindparam("external_id"),
 )
+_HEARD_FROM = _BY_IDENTITY.add_columns(ChannelIdentityRow.unreachable_at)
 _GET = PERSON_COLUMNS.where(PersonRow.id == bindparam("person_id"))
 _ADD_PERSON = insert(PersonRow).returning(PersonRow.id)
 _SET_ROLE = (
@@ -37,7 +38,6 @@ _IDENTITIES = (
     .order_by(ChannelIdentityRow.channel, ChannelIdentityRow.external_id)
 )
 
-# Runs on every incoming message: a write only when the identity was marked unreachable.
 _MARK_REACHABLE = (
     update(ChannelIdentityRow)
     .where(
@@ -106,8 +106,15 @@ class SqlPeople(SqlRepository):
     async def set_lead(self, person_id: int, lead: bool) -> None:
         await self._run(update(PersonRow).where(PersonRow.id == person_id).values(lead=lead))
 
-    async def mark_reachable(self, channel: str, external_id: str) -> None:
-        await self._run(_MARK_REACHABLE, {"on_channel": channel, "of_user": external_id})
+    async def heard_from(self, channel: str, external_id: str) -> Person | None:
+        # Runs for every incoming message: one read, and a write only after a block.
+        params = {"channel": channel, "external_id": external_id}
+        row = (await self._run(_HEARD_FROM, params)).first()
+        if row is None:
+            return None
+        if row.unreachable_at is not None:
+            await self._run(_MARK_REACHABLE, {"on_channel": channel, "of_user": external_id})
+        return person_of(row)
 
     async def with_role(self, role: Role, unit_code: str | None = None) -> list[Person]:
         statement = PERSON_COLUMNS.where(PersonRow.role == role.value).order_by(PersonRow.id)

@@ -102,8 +102,9 @@ class MemoryPeople:
     async def set_lead(self, person_id: int, lead: bool) -> None:
         self._s.people[person_id] = replace(self._s.people[person_id], lead=lead)
 
-    async def mark_reachable(self, channel: str, external_id: str) -> None:
+    async def heard_from(self, channel: str, external_id: str) -> Person | None:
         self._s.unreachable.pop((channel, external_id), None)
+        return await self.by_identity(channel, external_id)
 
 
 class MemoryLinkCodes:

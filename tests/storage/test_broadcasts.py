@@ -297,9 +297,10 @@ async def test_a_blocked_identity_is_left_out_until_the_person_writes_again(
         assert [i.id for i in await uow.outbox.failed(5)] == [blocked.id]
         assert [i.chat_id for i in await uow.outbox.pending(5)] == ["chat-2"]
         assert [i.channel for i in await uow.people.identities(lan.id)] == ["telegram", "zalo"]
-        await uow.people.mark_reachable("telegram", "1")
-        await uow.people.mark_reachable("telegram", "1")  # harmless when reachable
-        await uow.people.mark_reachable("telegram", "nobody")
+        for _ in range(2):  # the second time: harmless when reachable
+            heard = await uow.people.heard_from("telegram", "1")
+            assert heard is not None and heard.id == lan.id
+        assert await uow.people.heard_from("telegram", "nobody") is None
         await uow.commit()
 
     async with any_uow_factory() as uow:
@@ -329,11 +330,11 @@ async def test_ten_thousand_copies_in_bulk(database: Database) -> None:
         conversation = await uow.outbox.add("telegram", "b", Reply("hi"), NOW)
         broadcast = await uow.broadcasts.add(new_broadcast(author.id, 1))
         assert broadcast.id is not None
-        event.listen(database.engine.sync_engine, "before_cursor_execute", count)
+        event.listen(database.unit_engine, "before_cursor_execute", count)
         try:
             members = await uow.broadcasts.members([Role.RESIDENT, Role.COLLABORATOR])
         finally:
-            event.remove(database.engine.sync_engine, "before_cursor_execute", count)
+            event.remove(database.unit_engine, "before_cursor_execute", count)
         assert len(statements) == 3  # people, identities, subscriptions: not one per person
         assert len(members) == 10_000
         copies = [

@@ -251,11 +251,11 @@ async def test_with_status_reads_in_two_queries(database: Database) -> None:
 
     async with database.unit_of_work() as uow:
         await uow.reports.by_code("PA-2026-000001")  # connection set up; not counted
-        event.listen(database.engine.sync_engine, "before_cursor_execute", count)
+        event.listen(database.unit_engine, "before_cursor_execute", count)
         try:
             found = await uow.reports.with_status([S.ASSIGNED], unit_code="u1")
         finally:
-            event.remove(database.engine.sync_engine, "before_cursor_execute", count)
+            event.remove(database.unit_engine, "before_cursor_execute", count)
     assert [len(r.media) for r in found] == [1] * 5
     assert len(statements) == 2, statements
 

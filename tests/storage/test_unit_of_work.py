@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+import threading
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.exc import IntegrityError
 
 from domain.invitations import Invitation
@@ -207,6 +209,64 @@ async def test_sqlite_units_of_work_take_turns(database: Database) -> None:
     await asyncio.gather(*(write(n) for n in range(30)))
     async with database.unit_of_work() as uow:
         assert len(await uow.outbox.all()) == 30
+
+
+@ONLY_SQLITE
+async def test_sqlite_statements_run_on_the_event_loops_own_thread(database: Database) -> None:
+    """No worker thread per statement (storage/inline_sqlite.py: it was most of an intake
+    step's CPU)."""
+    threads: set[int] = set()
+
+    def seen(*_: object) -> None:
+        threads.add(threading.get_ident())
+
+    event.listen(database.unit_engine, "before_cursor_execute", seen)
+    try:
+        await committed_person(database.unit_of_work, "1")
+        async with database.unit_of_work() as uow:
+            assert await uow.people.by_identity("telegram", "1") is not None
+    finally:
+        event.remove(database.unit_engine, "before_cursor_execute", seen)
+    assert threads == {threading.get_ident()}
+
+
+async def test_sqlite_writer_waiting_for_another_process_leaves_the_loop_running(
+    tmp_path: Path,
+) -> None:
+    """While another process holds the write lock, this process's write waits, and everything
+    else of the process (other chats, /healthz) goes on meanwhile."""
+    path = tmp_path / "shared.db"
+    await upgrade_to_head(sqlite_url(path))
+    other = sqlite3.connect(path, isolation_level=None)
+    service = Database.connect(sqlite_url(path))
+    ticks = 0
+
+    async def ticking() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    async def write() -> None:
+        async with service.unit_of_work() as uow:
+            await uow.outbox.add("telegram", "1", Reply("ok"), NOW)
+            await uow.commit()
+
+    ticker = asyncio.create_task(ticking())
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("INSERT INTO processed_updates VALUES ('telegram', 'other', '2026-11-30')")
+        writer = asyncio.create_task(write())
+        await asyncio.sleep(0.5)
+        assert not writer.done() and ticks >= 10
+        other.execute("COMMIT")
+        await asyncio.wait_for(writer, 5)
+        async with service.unit_of_work() as uow:
+            assert [item.chat_id for item in await uow.outbox.all()] == ["1"]
+    finally:
+        ticker.cancel()
+        other.close()
+        await service.dispose()
 
 
 async def test_sqlite_writers_of_two_handles_wait_for_each_other(tmp_path: Path) -> None:
