@@ -62,8 +62,9 @@ def _install_sqlite_events(engine: AsyncEngine) -> None:
 class Database:
     """An async engine, and `unit_of_work` (a `domain.ports.UnitOfWorkFactory`).
 
-    On SQLite the units of work use a second, synchronous engine on the same file (`inline`);
-    `engine` stays async for the readers that may take long (migrations checks, the CLI).
+    On SQLite the units of work use a second, synchronous engine on the same file (`inline`,
+    decision 0007); `engine` stays async for what does not go through a unit of work (the CLI's
+    monthly report, `ping`, tests that seed data).
     """
 
     def __init__(self, engine: AsyncEngine, inline: Engine | None = None) -> None:
