@@ -274,6 +274,10 @@ class EscalationRepository(Protocol):
         """Submitted / reopened reports never acknowledged whose acknowledge deadline is at or
         before `until` and whose `last_step` was not yet taken for it."""
         ...
+    async def people(self, person_ids: Collection[int]) -> dict[int, Person]:
+        """The people of these ids (the reporters on a batch's board cards) in one read; an id
+        nobody has is left out."""
+        ...
     async def record_step(
         self, report_id: int, step: str, deadline_at: datetime, at: datetime
     ) -> bool:

@@ -125,6 +125,13 @@ def photos_of(report: Report) -> tuple[str, ...]:
 
 async def board_card(ctx: Context, report: Report, officer: Person) -> Reply:
     reporter = await ctx.uow.people.get(report.reporter_id)
+    return board_card_with(ctx, report, officer, reporter)
+
+
+def board_card_with(
+    ctx: Context, report: Report, officer: Person, reporter: Person | None
+) -> Reply:
+    """`board_card` with its reporter already read (a sweep reads a batch's in one query)."""
     actions = REVIEW_ACTIONS + BOARD_ACTIONS + BOARD_DIRECT_ACTIONS
     return Reply(
         text=case_text(ctx, report, reporter),

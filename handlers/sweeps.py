@@ -20,7 +20,7 @@ from domain.messages import OutboxItem, Reply
 from domain.people import Person, Role
 from domain.ports import DueCase, StepKey, UnitOfWorkFactory
 from domain.reports import Report
-from handlers.cards import board_card, handler_card
+from handlers.cards import board_card_with, handler_card
 from handlers.context import Context, Services
 from handlers.sweeps_broadcasts import sweep_broadcasts
 from handlers.sweeps_context import Audiences, queue, system_context
@@ -29,6 +29,7 @@ from handlers.sweeps_ladder import (
     AUDIENCE,
     LAST_ACK_STEP,
     LAST_UNIT_STEP,
+    Audience,
     Rung,
     Step,
     ack_ladder,
@@ -181,26 +182,46 @@ def _key(work: _Work, rung: Rung) -> StepKey:
 async def _take(ctx: Context, audiences: Audiences, batch: list[_Work]) -> list[tuple[str, str]]:
     """Take each due step of a batch of cases once: record them all (a step someone took
     before is skipped), add one timeline event each, tell each step's audience."""
-    keys = [_key(item, rung) for item in batch for rung in item.rungs]
-    taken = await ctx.uow.escalations.record_steps(keys, ctx.now)
+    keyed = [(item, rung, _key(item, rung)) for item in batch for rung in item.rungs]
+    taken = await ctx.uow.escalations.record_steps([key for _, _, key in keyed], ctx.now)
+    due = [(item, rung, key) for item, rung, key in keyed if key in taken]
+    cards = _Cards(await ctx.uow.escalations.people({
+        item.case.report.reporter_id for item, rung, _ in due
+        if AUDIENCE[rung.step] in _OFFICERS
+    }))
     events, steps = [], []
-    cards: _Cards = {}
-    for item in batch:
+    for item, rung, key in due:
         report = item.case.report
-        for rung in (r for r in item.rungs if _key(item, r) in taken):
-            note = f"escalation:{rung.step}"
-            events.append(timeline_event(
-                ctx, _key(item, rung).report_id, report.status, report.status, note,
-                by_system=True,
-            ))
-            await _tell(ctx, audiences, cards, item, rung)
-            steps.append((report.code, rung.step.value))
+        events.append(timeline_event(
+            ctx, key.report_id, report.status, report.status, f"escalation:{rung.step}",
+            by_system=True,
+        ))
+        await _tell(ctx, audiences, cards, item, rung)
+        steps.append((report.code, rung.step.value))
     await ctx.uow.reports.add_events(events)
     return steps
 
 
-# The case card without a heading, per (case, role, unit): a case's steps share one rendering.
-_Cards = dict[tuple[int, Role, str | None], Reply]
+_OFFICERS = (Audience.BOARD, Audience.LEADER)  # see the board card, with the reporter
+
+
+class _Cards:
+    """The case card without a heading, per (case, role, unit): a case's steps share one
+    rendering. Handlers get the case without its reporter, officers the board card."""
+
+    def __init__(self, reporters: dict[int, Person]) -> None:
+        self._reporters = reporters
+        self._cards: dict[tuple[int, Role, str | None], Reply] = {}
+
+    def of(self, ctx: Context, report: Report, person: Person) -> Reply:
+        assert report.id is not None
+        key = (report.id, person.role, person.unit_code)
+        if key not in self._cards:
+            self._cards[key] = (
+                handler_card(ctx, report, person) if person.role is Role.HANDLER
+                else board_card_with(ctx, report, person, self._reporters.get(report.reporter_id))
+            )
+        return self._cards[key]
 
 
 async def _tell(
@@ -217,21 +238,9 @@ async def _tell(
     for person in await audiences.of(ctx.uow, AUDIENCE[rung.step], report.assigned_unit_code):
         key = (person.role, person.unit_code)
         if key not in headed:
-            card = await _card(ctx, cards, report, person)
+            card = cards.of(ctx, report, person)
             headed[key] = replace(card, text=f"{heading}\n{card.text}")
         await audiences.notify(ctx, person, headed[key])
-
-
-async def _card(ctx: Context, cards: _Cards, report: Report, person: Person) -> Reply:
-    """Handlers get the case without its reporter, officers the board card."""
-    assert report.id is not None
-    key = (report.id, person.role, person.unit_code)
-    if key not in cards:
-        cards[key] = (
-            handler_card(ctx, report, person) if person.role is Role.HANDLER
-            else await board_card(ctx, report, person)
-        )
-    return cards[key]
 
 
 __all__ = ["Step", "SweepResult", "SweepSettings", "Sweeper"]

@@ -3,33 +3,37 @@ taken once per case and deadline, and drafts left alone."""
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Label,
     Select,
     and_,
     bindparam,
     delete,
     exists,
     func,
+    null,
     select,
     update,
 )
 
+from domain.people import Person
 from domain.ports import Draft, DueCase, StepKey
 from storage.models import (
     UNACKNOWLEDGED_STATUSES,
     UNIT_WORK_STATUSES,
     DraftRow,
     EscalationStepRow,
+    PersonRow,
     ReportEventRow,
     ReportRow,
 )
 from storage.repositories.base import PerDialect, SqlRepository
+from storage.repositories.people import PERSON_COLUMNS, person_of
 from storage.repositories.reports import _report
 
 _ASSIGNED_AT = (
@@ -53,8 +57,24 @@ def _not_taken(deadline: Any) -> ColumnElement[bool]:
     )
 
 
+def _fired(deadline: Any) -> Label[Any]:
+    """The steps taken for the row's deadline, in one string ("reminder,deadline"; NULL: none)."""
+    return (
+        select(func.aggregate_strings(EscalationStepRow.step, ","))
+        .where(
+            EscalationStepRow.report_id == ReportRow.id,
+            EscalationStepRow.deadline_at == deadline,
+        )
+        .correlate(ReportRow)
+        .scalar_subquery()
+        .label("fired")
+    )
+
+
 def _due(deadline: Any, condition: ColumnElement[bool], assigned: bool) -> Select[Any]:
-    columns = [*ReportRow.__table__.columns, _ASSIGNED_AT] if assigned else [ReportRow.__table__]
+    """The report's columns, then when it was assigned (NULL: not asked) and its steps taken."""
+    assigned_at = _ASSIGNED_AT if assigned else null().label("assigned_at")
+    columns = [*ReportRow.__table__.columns, assigned_at, _fired(deadline)]
     return (
         select(*columns)
         .where(condition, deadline <= bindparam("until", type_=ReportRow.answer_deadline.type))
@@ -82,9 +102,6 @@ _UNACKNOWLEDGED = _due(
     ),
     assigned=False,
 )
-_FIRED = select(
-    EscalationStepRow.report_id, EscalationStepRow.step, EscalationStepRow.deadline_at
-).where(EscalationStepRow.report_id.in_(bindparam("ids", expanding=True)))
 _RECORD = PerDialect.build(
     EscalationStepRow,
     lambda insert_: insert_.on_conflict_do_nothing(
@@ -100,6 +117,7 @@ _RECORD_MANY = PerDialect.build(
         EscalationStepRow.report_id, EscalationStepRow.step, EscalationStepRow.deadline_at
     ),
 )
+_PEOPLE = PERSON_COLUMNS.where(PersonRow.id.in_(bindparam("ids", expanding=True)))
 _STALE = (
     select(
         DraftRow.person_id, DraftRow.flow, DraftRow.step, DraftRow.data, DraftRow.revision,
@@ -123,27 +141,19 @@ _DELETE_IF = delete(DraftRow).where(_SAME_REVISION)
 class SqlEscalations(SqlRepository):
     async def unit_cases_due(self, until: datetime, last_step: str, limit: int) -> list[DueCase]:
         rows = (await self._run(_UNIT_CASES, _params(until, last_step, limit))).all()
-        return await self._cases(rows, "answer_deadline")
+        return [_case(row) for row in rows]
 
     async def unacknowledged_due(
         self, until: datetime, last_step: str, limit: int
     ) -> list[DueCase]:
         rows = (await self._run(_UNACKNOWLEDGED, _params(until, last_step, limit))).all()
-        return await self._cases(rows, "acknowledge_deadline")
+        return [_case(row) for row in rows]
 
-    async def _cases(self, rows: Sequence[Any], deadline: str) -> list[DueCase]:
-        fired: dict[int, set[str]] = defaultdict(set)
-        if rows:
-            due = {row.id: getattr(row, deadline) for row in rows}
-            for step in (await self._run(_FIRED, {"ids": list(due)})).all():
-                if step.deadline_at == due[step.report_id]:
-                    fired[step.report_id].add(step.step)
-        return [
-            DueCase(
-                _report(row, []), getattr(row, "assigned_at", None), frozenset(fired[row.id])
-            )
-            for row in rows
-        ]
+    async def people(self, person_ids: Collection[int]) -> dict[int, Person]:
+        if not person_ids:
+            return {}
+        rows = (await self._run(_PEOPLE, {"ids": sorted(set(person_ids))})).all()
+        return {row.id: person_of(row) for row in rows}
 
     async def record_step(
         self, report_id: int, step: str, deadline_at: datetime, at: datetime
@@ -184,6 +194,11 @@ class SqlEscalations(SqlRepository):
     async def delete_draft_if(self, person_id: int, revision: int) -> bool:
         result = await self._run(_DELETE_IF, {"pid": person_id, "rev": revision})
         return bool(result.rowcount == 1)
+
+
+def _case(row: Any) -> DueCase:
+    *_, assigned_at, fired = row  # by position: see `_due`
+    return DueCase(_report(row, []), assigned_at, frozenset(fired.split(",") if fired else ()))
 
 
 def _params(until: datetime, last_step: str, limit: int) -> dict[str, Any]:

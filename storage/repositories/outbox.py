@@ -12,6 +12,7 @@ from domain.messages import OutboxItem, OutboxStatus, Reply
 from domain.ports import NewMessage
 from storage.models import ChannelIdentityRow, OutboxRow
 from storage.repositories.base import SqlRepository
+from storage.types import Shared, shared_table
 
 _COLUMNS = select(
     OutboxRow.id, OutboxRow.channel, OutboxRow.chat_id, OutboxRow.payload, OutboxRow.status,
@@ -30,12 +31,16 @@ _FAILED = (
     .limit(bindparam("limit"))
 )
 _ADD = insert(OutboxRow)
+# A payload sent to many chats and the one `now` of all rows: converted once, not once per row.
+_SHARED_OUTBOX = shared_table(OutboxRow.__table__, ("payload", "next_attempt_at", "created_at"))
 # The ids of many rows, in the order of the rows, from multi-row INSERTs. PostgreSQL: SQLAlchemy
 # orders them (sort_by_parameter_order). SQLite: SQLAlchemy would send one INSERT per row for
 # that, but a row's new rowid is the largest plus one and the rows of an INSERT are written in
 # order, inside our write transaction: sorting the ids gives the order of the rows.
-_ADD_MANY_POSTGRES = insert(OutboxRow).returning(OutboxRow.id, sort_by_parameter_order=True)
-_ADD_MANY_SQLITE = insert(OutboxRow).returning(OutboxRow.id)
+_ADD_MANY_POSTGRES = insert(_SHARED_OUTBOX).returning(
+    _SHARED_OUTBOX.c.id, sort_by_parameter_order=True
+)
+_ADD_MANY_SQLITE = insert(_SHARED_OUTBOX).returning(_SHARED_OUTBOX.c.id)
 _BY_ID = OutboxRow.id == bindparam("item_id")
 _MARK_SENT = update(OutboxRow).where(_BY_ID).values(
     status=OutboxStatus.SENT.value, sent_at=bindparam("at"),
@@ -96,7 +101,7 @@ def _item(row: Any) -> OutboxItem:
     )
 
 
-def _row(message: NewMessage, payload: dict[str, Any], now: datetime) -> dict[str, Any]:
+def _row(message: NewMessage, payload: Shared, now: Shared) -> dict[str, Any]:
     return {
         "channel": message.channel, "chat_id": message.chat_id, "payload": payload,
         "status": _PENDING_VALUE, "attempts": 0, "priority": message.priority,
@@ -125,11 +130,12 @@ class SqlOutbox(SqlRepository):
     ) -> list[OutboxItem]:
         if not messages:
             return []
-        payloads: dict[int, dict[str, Any]] = {}  # a reply sent to many people: encoded once
+        payloads: dict[int, Shared] = {}  # a reply sent to many people: encoded once
         for m in messages:
             if id(m.reply) not in payloads:
-                payloads[id(m.reply)] = m.reply.to_json()
-        rows = [_row(m, payloads[id(m.reply)], now) for m in messages]
+                payloads[id(m.reply)] = Shared(m.reply.to_json())
+        moment = Shared(now)
+        rows = [_row(m, payloads[id(m.reply)], moment) for m in messages]
         if self._source.is_postgres:
             ids = list((await self._run(_ADD_MANY_POSTGRES, rows)).scalars())
         else:

@@ -90,19 +90,40 @@ def _case_values(change: CaseUpdate) -> dict[str, Any]:
     return values
 
 
+# The columns of `select(ReportRow.__table__)`, in this order: `_report` reads them by position
+# (by name, a row gives each value in ~0.5 µs, more than all the rest of the conversion).
+_REPORT_COLUMNS = (
+    "id", "code", "reporter_id", "category_code", "ward_code", "address", "latitude",
+    "longitude", "description", "urgency", "status", "created_at", "acknowledge_deadline",
+    "channel", "acknowledged_at", "assigned_unit_code", "answer_deadline", "board_direct",
+    "duplicate_of", "resolved_at",
+)
+if tuple(ReportRow.__table__.columns.keys()) != _REPORT_COLUMNS:
+    raise RuntimeError("the reports table's columns changed: update _REPORT_COLUMNS and _report")
+_WIDTH = len(_REPORT_COLUMNS)
+_URGENCIES = {urgency.value: urgency for urgency in Urgency}
+_STATUSES = {status.value: status for status in ReportStatus}
+
+
 def _report(row: Any, media: list[StoredMedia]) -> Report:
+    """A report from a row that begins with `_REPORT_COLUMNS`."""
+    (
+        report_id, code, reporter_id, category_code, ward_code, address, latitude, longitude,
+        description, urgency, status, created_at, acknowledge_deadline, channel,
+        acknowledged_at, assigned_unit_code, answer_deadline, board_direct, duplicate_of,
+        resolved_at,
+    ) = row[:_WIDTH]
     location = None
-    if row.latitude is not None and row.longitude is not None:
-        location = Location(row.latitude, row.longitude)
+    if latitude is not None and longitude is not None:
+        location = Location(latitude, longitude)
     return Report(
-        id=row.id, code=row.code, reporter_id=row.reporter_id,
-        category_code=row.category_code, ward_code=row.ward_code, address=row.address,
-        location=location, description=row.description, urgency=Urgency(row.urgency),
-        status=ReportStatus(row.status), created_at=row.created_at,
-        acknowledge_deadline=row.acknowledge_deadline, channel=row.channel, media=media,
-        acknowledged_at=row.acknowledged_at, assigned_unit_code=row.assigned_unit_code,
-        answer_deadline=row.answer_deadline, board_direct=bool(row.board_direct),
-        duplicate_of=row.duplicate_of, resolved_at=row.resolved_at,
+        id=report_id, code=code, reporter_id=reporter_id, category_code=category_code,
+        ward_code=ward_code, address=address, location=location, description=description,
+        urgency=_URGENCIES[urgency], status=_STATUSES[status], created_at=created_at,
+        acknowledge_deadline=acknowledge_deadline, channel=channel, media=media,
+        acknowledged_at=acknowledged_at, assigned_unit_code=assigned_unit_code,
+        answer_deadline=answer_deadline, board_direct=bool(board_direct),
+        duplicate_of=duplicate_of, resolved_at=resolved_at,
     )
 
 
