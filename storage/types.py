@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Hashable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -86,6 +86,24 @@ class SharedValue(TypeDecorator[Any]):
             return shared.converted(convert)
 
         return process
+
+    def result_processor(self, dialect: Dialect, coltype: object) -> Any:
+        """Read back (RETURNING) as `of` reads it."""
+        return self.of.dialect_impl(dialect).result_processor(dialect, coltype)
+
+
+def shared_values() -> Callable[[Hashable, Any], Shared]:
+    """`share(key, value)`: one `Shared` per distinct key (value) among the rows of a statement.
+    Keys equal as Python values must be stored alike (aware moments: the same instant)."""
+    found: dict[Hashable, Shared] = {}
+
+    def share(key: Hashable, value: Any) -> Shared:
+        shared = found.get(key)
+        if shared is None:
+            shared = found[key] = Shared(value)
+        return shared
+
+    return share
 
 
 def shared_table(table: FromClause, names: Collection[str]) -> Table:

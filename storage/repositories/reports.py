@@ -22,6 +22,7 @@ from domain.reports import (
 )
 from storage.models import CounterRow, MediaRow, ReportEventRow, ReportMediaRow, ReportRow
 from storage.repositories.base import PerDialect, SqlRepository
+from storage.types import shared_table, shared_values
 
 _NEXT_NUMBER = PerDialect.build(CounterRow, lambda insert_: insert_.values(
     name=bindparam("counter"), value=1,
@@ -46,6 +47,8 @@ _MEDIA = (
     .join(MediaRow, MediaRow.sha256 == ReportMediaRow.sha256)
     .order_by(ReportMediaRow.report_id, ReportMediaRow.position)
 )
+# Events written together mostly share their moment and their (empty) evidence.
+_ADD_EVENTS = insert(shared_table(ReportEventRow.__table__, ("at", "evidence")))
 _EVENTS = (
     select(ReportEventRow.__table__)
     .where(ReportEventRow.report_id == bindparam("report_id"))
@@ -235,8 +238,16 @@ class SqlReports(SqlRepository):
         await self._run(insert(ReportEventRow), _event_values(event))
 
     async def add_events(self, events: Sequence[ReportEvent]) -> None:
-        if events:
-            await self._run(insert(ReportEventRow), [_event_values(e) for e in events])
+        if not events:
+            return
+        moments, evidence = shared_values(), shared_values()
+        rows = []
+        for event in events:
+            values = _event_values(event)
+            values["at"] = moments(event.at, event.at)
+            values["evidence"] = evidence(event.evidence, values["evidence"])
+            rows.append(values)
+        await self._run(_ADD_EVENTS, rows)
 
     async def events(self, report_id: int) -> list[ReportEvent]:
         rows = (await self._run(_EVENTS, {"report_id": report_id})).all()

@@ -1,16 +1,19 @@
 """What the escalation sweep reads and writes in bulk, as it is stored: the reporters of a batch
-in one read; outbox rows converted once per distinct value, stored exactly as one by one."""
+in one read; outbox rows, events and steps whose shared values are converted once per distinct
+value, stored exactly as written one by one."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta, timezone
 
 from sqlalchemy import text
 
 from domain.messages import Choice, Reply
-from domain.ports import NewMessage, UnitOfWorkFactory
+from domain.ports import NewMessage, StepKey, UnitOfWorkFactory
+from domain.reports import ReportEvent, ReportStatus
 from storage.database import Database
-from tests.storage.builders import NOW, add_person
+from tests.storage.builders import NOW, add_person, new_report
 
 CARD = Reply(
     "⏰ Phản ánh PA-2026-000001 quá hạn", (Choice("c:answer:PA-2026-000001", "Trả lời"),),
@@ -56,3 +59,34 @@ async def test_add_many_stores_each_column_as_add_does(database: Database) -> No
         stored = {item.id: item for item in await uow.outbox.all()}
     assert [stored[i.id].reply for i in bulk] == [CARD, CARD]
     assert {stored[i.id].created_at for i in (alone, *bulk)} == {now}
+
+
+async def test_bulk_events_and_steps_store_each_column_as_one_by_one(database: Database) -> None:
+    now = (NOW + timedelta(microseconds=7)).astimezone(timezone(timedelta(hours=7)))
+    deadline = NOW - timedelta(hours=1)
+    status = ReportStatus.ASSIGNED
+    async with database.unit_of_work() as uow:
+        person = await add_person(uow)
+        report = await uow.reports.add(new_report(person.id, 1))
+        assert report.id is not None
+        event = ReportEvent(report.id, now, None, None, status, status, "x", ("e" * 64,))
+        await uow.reports.add_event(event)
+        await uow.reports.add_events([event, replace(event, note="y"), replace(event, note="z")])
+        assert await uow.escalations.record_step(report.id, "reminder", deadline, now)
+        keys = [StepKey(report.id, step, deadline) for step in ("deadline", "board")]
+        assert await uow.escalations.record_steps(keys, now) == set(keys)
+        await uow.commit()
+    cast = "::text" if database.is_postgres else ""
+    async with database.engine.connect() as connection:
+        events = (await connection.execute(text(
+            f"SELECT at{cast}, evidence{cast} FROM report_events ORDER BY id"
+        ))).all()
+        steps = (await connection.execute(text(
+            f"SELECT deadline_at{cast}, at{cast} FROM escalation_steps ORDER BY id"
+        ))).all()
+    assert len(events) == 4 and len(set(events)) == 1
+    assert len(steps) == 3 and len(set(steps)) == 1
+    async with database.unit_of_work() as uow:
+        assert await uow.reports.events(report.id) == [
+            event, event, replace(event, note="y"), replace(event, note="z")
+        ]
