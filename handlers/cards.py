@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from domain.lifecycle import Action, plan
 from domain.messages import Choice, Reply
 from domain.people import Person, Role
-from domain.reports import MediaKind, Report, ReportEvent
+from domain.reports import MediaKind, Report, ReportEvent, ReportStatus
 from handlers.context import Context
 from handlers.presenting import place_text, status_label
 
@@ -71,9 +73,17 @@ def action_buttons(
     """Only the buttons this person may press on this case now (the server checks again)."""
     return tuple(
         Choice(case_payload(a, report.code), ctx.t(f"case.action.{a.value}"))
-        for a in actions
-        if plan(a, report.status, role, unit, report.assigned_unit_code).allowed
+        for a in _allowed(actions, report.status, role, unit, report.assigned_unit_code)
     )
+
+
+@lru_cache(maxsize=4096)
+def _allowed(
+    actions: tuple[Action, ...], status: ReportStatus, role: Role, unit: str | None,
+    case_unit: str | None,
+) -> tuple[Action, ...]:
+    # `plan` depends on nothing else; a sweep renders a card for each of ~1,000 cases.
+    return tuple(a for a in actions if plan(a, status, role, unit, case_unit).allowed)
 
 
 def _place(ctx: Context, report: Report) -> str:

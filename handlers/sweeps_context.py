@@ -42,6 +42,7 @@ class Audiences:
     def __init__(self) -> None:
         self._people: dict[tuple[Role, str | None], list[Person]] = {}
         self._chats: dict[int, list[ChannelIdentity]] = {}
+        self._audiences: dict[tuple[Audience, str | None], list[Person]] = {}
 
     async def notify(self, ctx: Context, person: Person, reply: Reply) -> None:
         """As `Context.notify`: the person's chosen channel, else every chat."""
@@ -59,6 +60,12 @@ class Audiences:
         return self._people[key]
 
     async def of(self, uow: UnitOfWork, audience: Audience, unit: str | None) -> list[Person]:
+        key = (audience, unit)
+        if key not in self._audiences:
+            self._audiences[key] = await self._of(uow, audience, unit)
+        return self._audiences[key]
+
+    async def _of(self, uow: UnitOfWork, audience: Audience, unit: str | None) -> list[Person]:
         if audience in (Audience.HANDLERS, Audience.UNIT):
             people = await self._with_role(uow, Role.HANDLER, unit) if unit else []
             plain = [p for p in people if not p.lead]
