@@ -35,6 +35,10 @@ class Draft:
 class PeopleRepository(Protocol):
     async def by_identity(self, channel: str, external_id: str) -> Person | None: ...
     async def get(self, person_id: int) -> Person | None: ...
+    async def get_many(self, person_ids: Collection[int]) -> dict[int, Person]:
+        """The people of these ids in one read (the reporters on a sweep's board cards); an id
+        nobody has is left out."""
+        ...
     async def add(
         self,
         display_name: str,
@@ -273,10 +277,6 @@ class EscalationRepository(Protocol):
     ) -> list[DueCase]:
         """Submitted / reopened reports never acknowledged whose acknowledge deadline is at or
         before `until` and whose `last_step` was not yet taken for it."""
-        ...
-    async def people(self, person_ids: Collection[int]) -> dict[int, Person]:
-        """The people of these ids (the reporters on a batch's board cards) in one read; an id
-        nobody has is left out."""
         ...
     async def record_step(
         self, report_id: int, step: str, deadline_at: datetime, at: datetime

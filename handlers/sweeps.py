@@ -185,7 +185,7 @@ async def _take(ctx: Context, audiences: Audiences, batch: list[_Work]) -> list[
     keyed = [(item, rung, _key(item, rung)) for item in batch for rung in item.rungs]
     taken = await ctx.uow.escalations.record_steps([key for _, _, key in keyed], ctx.now)
     due = [(item, rung, key) for item, rung, key in keyed if key in taken]
-    cards = _Cards(await ctx.uow.escalations.people({
+    cards = _Cards(await ctx.uow.people.get_many({
         item.case.report.reporter_id for item, rung, _ in due
         if AUDIENCE[rung.step] in _OFFICERS
     }))

@@ -3,7 +3,7 @@ taken once per case and deadline, and drafts left alone."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -21,19 +21,16 @@ from sqlalchemy import (
     update,
 )
 
-from domain.people import Person
 from domain.ports import Draft, DueCase, StepKey
 from storage.models import (
     UNACKNOWLEDGED_STATUSES,
     UNIT_WORK_STATUSES,
     DraftRow,
     EscalationStepRow,
-    PersonRow,
     ReportEventRow,
     ReportRow,
 )
 from storage.repositories.base import PerDialect, SqlRepository
-from storage.repositories.people import PERSON_COLUMNS, person_of
 from storage.repositories.reports import _report
 from storage.types import Shared, shared_table, shared_values
 
@@ -118,7 +115,6 @@ _RECORD_MANY = PerDialect.build(
         index_elements=["report_id", "step", "deadline_at"]
     ).returning(_SHARED_STEPS.c.report_id, _SHARED_STEPS.c.step, _SHARED_STEPS.c.deadline_at),
 )
-_PEOPLE = PERSON_COLUMNS.where(PersonRow.id.in_(bindparam("ids", expanding=True)))
 _STALE = (
     select(
         DraftRow.person_id, DraftRow.flow, DraftRow.step, DraftRow.data, DraftRow.revision,
@@ -149,12 +145,6 @@ class SqlEscalations(SqlRepository):
     ) -> list[DueCase]:
         rows = (await self._run(_UNACKNOWLEDGED, _params(until, last_step, limit))).all()
         return [_case(row) for row in rows]
-
-    async def people(self, person_ids: Collection[int]) -> dict[int, Person]:
-        if not person_ids:
-            return {}
-        rows = (await self._run(_PEOPLE, {"ids": sorted(set(person_ids))})).all()
-        return {row.id: person_of(row) for row in rows}
 
     async def record_step(
         self, report_id: int, step: str, deadline_at: datetime, at: datetime

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,6 +24,7 @@ _BY_IDENTITY = PERSON_COLUMNS.join(
 )
 _HEARD_FROM = _BY_IDENTITY.add_columns(ChannelIdentityRow.unreachable_at)
 _GET = PERSON_COLUMNS.where(PersonRow.id == bindparam("person_id"))
+_GET_MANY = PERSON_COLUMNS.where(PersonRow.id.in_(bindparam("ids", expanding=True)))
 _ADD_PERSON = insert(PersonRow).returning(PersonRow.id)
 _SET_ROLE = (
     update(PersonRow)
@@ -65,6 +67,12 @@ class SqlPeople(SqlRepository):
     async def get(self, person_id: int) -> Person | None:
         row = (await self._run(_GET, {"person_id": person_id})).first()
         return None if row is None else person_of(row)
+
+    async def get_many(self, person_ids: Collection[int]) -> dict[int, Person]:
+        if not person_ids:
+            return {}
+        rows = (await self._run(_GET_MANY, {"ids": sorted(set(person_ids))})).all()
+        return {row.id: person_of(row) for row in rows}
 
     async def add(
         self, display_name: str, role: Role, unit_code: str | None, now: datetime,

@@ -64,6 +64,9 @@ class MemoryPeople:
     async def get(self, person_id: int) -> Person | None:
         return self._s.people.get(person_id)
 
+    async def get_many(self, person_ids: Collection[int]) -> dict[int, Person]:
+        return {i: self._s.people[i] for i in set(person_ids) if i in self._s.people}
+
     async def add(
         self, display_name: str, role: Role, unit_code: str | None, now: datetime,
         identity: tuple[str, str, str],
@@ -290,9 +293,6 @@ class MemoryEscalations:
 
     async def record_steps(self, steps: Sequence[StepKey], at: datetime) -> set[StepKey]:
         return {s for s in sorted(set(steps)) if await self.record_step(*s, at)}
-
-    async def people(self, person_ids: Collection[int]) -> dict[int, Person]:
-        return {i: self._s.people[i] for i in set(person_ids) if i in self._s.people}
 
     async def stale_drafts(self, flow: str, before: datetime, limit: int) -> list[Draft]:
         drafts = [d for d in self._s.drafts.values() if d.flow == flow and d.updated_at <= before]

@@ -21,15 +21,15 @@ CARD = Reply(
 )
 
 
-async def test_people_reads_the_people_of_the_ids_given(
+async def test_get_many_reads_the_people_of_the_ids_given(
     any_uow_factory: UnitOfWorkFactory,
 ) -> None:
     async with any_uow_factory() as uow:
         lan, minh, hoa = [await add_person(uow, external) for external in ("1", "2", "3")]
         await uow.commit()
     async with any_uow_factory() as uow:
-        found = await uow.escalations.people([hoa.id, lan.id, hoa.id, 99_999])
-        assert await uow.escalations.people([]) == {}
+        found = await uow.people.get_many([hoa.id, lan.id, hoa.id, 99_999])
+        assert await uow.people.get_many([]) == {}
         expected = {p.id: await uow.people.get(p.id) for p in (lan, hoa)}
     assert found == expected
     assert minh.id not in found
