@@ -40,31 +40,33 @@ class InlineConnection:
 
     def __init__(self, connection: Connection, patience_s: float) -> None:
         self._connection = connection
+        driver = connection.connection.driver_connection
+        assert isinstance(driver, sqlite3.Connection)
+        self._driver = driver
         self._patience_s = patience_s
 
     async def execute(
         self, statement: Executable, parameters: dict[str, Any] | list[dict[str, Any]] | None = None
     ) -> CursorResult[Any]:
-        give_up_at = time.monotonic() + self._patience_s
+        give_up_at: float | None = None
         pause = FIRST_PAUSE_S
         while True:
             # The driver opens the transaction with the first write; before it nothing is held.
-            held_nothing = not self._driver_connection().in_transaction
+            held_nothing = not self._driver.in_transaction
             try:
                 return self._connection.execute(statement, parameters)
             except OperationalError as error:
-                if not (held_nothing and _is_busy(error)) or time.monotonic() > give_up_at:
+                if not (held_nothing and _is_busy(error)):
+                    raise
+                now = time.monotonic()
+                give_up_at = give_up_at or now + self._patience_s
+                if now > give_up_at:
                     raise
             # Let go of the read snapshot the refused write began: after the other writer's
             # commit it would be stale, and the write would be refused for good.
             self._connection.rollback()
             await asyncio.sleep(pause)
             pause = min(pause * 2, LONGEST_PAUSE_S)
-
-    def _driver_connection(self) -> sqlite3.Connection:
-        driver = self._connection.connection.driver_connection
-        assert isinstance(driver, sqlite3.Connection)
-        return driver
 
     async def commit(self) -> None:
         self._connection.commit()
