@@ -66,16 +66,6 @@ def _calls(tg: FakeTelegram, zalo: FakeZalo, channel: str, chat: str) -> list[st
 
 
 @pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(MONDAY_9AM)
-
-
-@pytest.fixture
-def store() -> MemoryStore:
-    return MemoryStore()
-
-
-@pytest.fixture
 async def people(store: MemoryStore, clock: FixedClock) -> dict[str, Person]:
     people = {
         "hung": await join(store, clock, "Hùng", Role.BOARD, None),

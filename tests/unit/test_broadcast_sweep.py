@@ -28,16 +28,6 @@ COLLABORATORS = Audience(AudienceKind.COLLABORATORS)
 
 
 @pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(MONDAY_9AM)
-
-
-@pytest.fixture
-def store() -> MemoryStore:
-    return MemoryStore()
-
-
-@pytest.fixture
 def sweeper(store: MemoryStore, clock: FixedClock) -> Sweeper:
     return Sweeper(store, services(clock))
 

@@ -8,18 +8,8 @@ from domain.clock import FixedClock
 from domain.people import Role
 from domain.reports import ReportStatus
 from handlers.admin import create_invitations
-from tests.conversation_harness import MONDAY_9AM, Person, make_service, small_org
+from tests.conversation_harness import Person, make_service, small_org
 from tests.fakes.memory_uow import MemoryStore
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(MONDAY_9AM)
-
-
-@pytest.fixture
-def store() -> MemoryStore:
-    return MemoryStore()
 
 
 async def join(store: MemoryStore, clock: FixedClock, name: str, role: Role,

@@ -91,11 +91,6 @@ class SlowReadStore(MemoryStore):
 
 
 @pytest.fixture
-def store() -> MemoryStore:
-    return MemoryStore()
-
-
-@pytest.fixture
 def clock() -> FixedClock:
     return FixedClock(START)
 

@@ -26,11 +26,6 @@ Hook = Callable[[str, str], Awaitable[None] | None]
 
 
 @pytest.fixture
-def store() -> MemoryStore:
-    return MemoryStore()
-
-
-@pytest.fixture
 def clock() -> FixedClock:
     return FixedClock(START)
 

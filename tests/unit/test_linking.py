@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
-
 from domain.clock import FixedClock
 from domain.people import Role
 from handlers.admin import create_invitations
 from handlers.i18n import Catalog
 from handlers.render import numbered_text
-from tests.conversation_harness import MONDAY_9AM, Person, make_service, small_org
+from tests.conversation_harness import Person, make_service, small_org
 from tests.fakes.memory_uow import MemoryStore
 from tests.unit.test_cases import file_report
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(MONDAY_9AM)
 
 
 async def joined(store: MemoryStore, clock: FixedClock, name: str, role: Role, unit: str | None,

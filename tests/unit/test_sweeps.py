@@ -31,11 +31,6 @@ def clock() -> FixedClock:
 
 
 @pytest.fixture
-def store() -> MemoryStore:
-    return MemoryStore()
-
-
-@pytest.fixture
 def sweeper(store: MemoryStore, clock: FixedClock) -> Sweeper:
     return Sweeper(store, services(clock))
 
