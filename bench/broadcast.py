@@ -31,8 +31,8 @@ from bench.ingest import clean_environ, machine, spawned, tail, wait_healthy
 from bench.pg import database
 from storage.database import Database
 from storage.migrate import upgrade_to_head
-from tests.e2e.broadcast_seed import Chat, outbox, seed_broadcast, telegram_chats, zalo_chats
-from tests.e2e.harness import free_port
+from tests.e2e.broadcast_seed import Chat, seed_broadcast, telegram_chats, zalo_chats
+from tests.e2e.harness import free_port, outbox_items
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.zalo_api import FakeZalo, ZaloSent
 
@@ -160,14 +160,14 @@ async def measure(args: argparse.Namespace, url: str, workdir: Path, fake: Fake)
             first.kill()  # SIGKILL: nothing flushed
             first.wait()
     if args.kill_at is not None:
-        interrupted = sum(1 for i in await outbox(url) if i.status.value == "sending")
+        interrupted = sum(1 for i in await outbox_items(url) if i.status.value == "sending")
         async with service(env, workdir, "restarted", args.verbose):
             await until_settled(url, seeded.broadcast_id, deadline)
     settled_s = time.monotonic() - started
     await asyncio.sleep(SETTLE)
     received = fake.received()
     statuses: dict[str, int] = {}
-    for item in await outbox(url):
+    for item in await outbox_items(url):
         statuses[item.status.value] = statuses.get(item.status.value, 0) + 1
     stamps = sorted(fake.stamps)
     return Outcome(

@@ -91,14 +91,5 @@ async def seed_broadcast(
         await database.dispose()
 
 
-async def outbox(database_url: str) -> list[OutboxItem]:
-    database = Database.connect(database_url)
-    try:
-        async with database.unit_of_work() as uow:
-            return await uow.outbox.all()
-    finally:
-        await database.dispose()
-
-
 def status_counts(items: Sequence[OutboxItem]) -> Counter[OutboxStatus]:
     return Counter(item.status for item in items)

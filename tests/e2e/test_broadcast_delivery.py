@@ -33,13 +33,12 @@ from storage.media import FileMediaStore
 from storage.migrate import upgrade_to_head
 from tests.e2e.broadcast_seed import (
     Chat,
-    outbox,
     seed_broadcast,
     status_counts,
     telegram_chats,
     zalo_chats,
 )
-from tests.e2e.harness import free_port
+from tests.e2e.harness import free_port, outbox_items
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.zalo_api import FakeZalo
 
@@ -70,7 +69,7 @@ async def until_settled(url: str, broadcast_id: int, timeout: float) -> list[Out
             async with database.unit_of_work() as uow:
                 left = await uow.broadcasts.unfinished(broadcast_id)
             if not left:
-                return await outbox(url)
+                return await outbox_items(url)
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{left} copies still unfinished after {timeout}s")
             await asyncio.sleep(0.2)
@@ -210,7 +209,7 @@ async def test_a_broadcast_killed_in_the_middle_continues_after_a_restart_exactl
             await until(lambda: sum(received(tg, zalo).values()) >= 500, 60, "500 copies")
             first.kill()  # SIGKILL: no shutdown, no outcome flushed
             await asyncio.to_thread(first.wait, 15)
-        at_kill = await outbox(url)
+        at_kill = await outbox_items(url)
         before = received(tg, zalo)
         ambiguous = {(i.channel, i.chat_id) for i in at_kill if i.status is OutboxStatus.SENDING}
         assert status_counts(at_kill)[OutboxStatus.PENDING] > 400  # it was in the middle

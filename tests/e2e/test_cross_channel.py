@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest
 
 from bot.settings import Settings
 from domain.people import Role
@@ -16,18 +13,6 @@ from tests.e2e.test_zalo_intake import file_report as file_on_zalo
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.zalo_api import FakeZalo
 from tests.fakes.zalo_users import FakeZaloUser
-
-
-@pytest.fixture
-async def tg() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram() as server:
-        yield server
-
-
-@pytest.fixture
-async def zalo() -> AsyncIterator[FakeZalo]:
-    async with FakeZalo() as server:
-        yield server
 
 
 def both_channels(url: str, tmp_path: Path, tg: FakeTelegram, zalo: FakeZalo) -> Settings:

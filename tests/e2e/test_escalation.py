@@ -7,8 +7,6 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
-
 from bot.org_loader import load_org_config
 from bot.settings import Settings
 from domain.clock import FixedClock
@@ -29,12 +27,6 @@ BOARD_STEP = datetime(2026, 12, 4, 2, 0, tzinfo=UTC)  # Friday 09:00
 LEADER_STEP = datetime(2026, 12, 8, 2, 0, tzinfo=UTC)  # Tuesday 09:00
 PEOPLE = {"minh": 7102, "head": 7103, "tam": 7104, "hung": 7101, "leader": 7105, "lan": 7100}
 SETTLE = 1.5  # several sweeps (every 0.1 s) and dispatcher passes (every 1 s) after a step
-
-
-@pytest.fixture
-async def tg() -> FakeTelegram:
-    async with FakeTelegram() as server:
-        yield server  # type: ignore[misc]
 
 
 def ladder_settings(url: str, tmp_path: Path, tg: FakeTelegram) -> Settings:

@@ -12,13 +12,11 @@ import json
 import os
 import re
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
-
-import pytest
 
 from bot.org_loader import load_org_config
 from bot.settings import Settings
@@ -40,18 +38,6 @@ from tests.fakes.zalo_users import FakeZaloUser
 SETTLE = 1.5  # several sweeps (every 0.1 s) and dispatcher passes after the last copy
 REPORT = "Kết quả gửi định hướng {code}"
 COPY = "📢 THÔNG TIN ĐỊNH HƯỚNG"  # how every copy begins (handlers/locales/vi.broadcast.yaml)
-
-
-@pytest.fixture
-async def tg() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram() as server:
-        yield server
-
-
-@pytest.fixture
-async def zalo() -> AsyncIterator[FakeZalo]:
-    async with FakeZalo() as server:
-        yield server
 
 
 def settings_for(url: str, tmp_path: Path, tg: FakeTelegram, zalo: FakeZalo) -> Settings:

@@ -9,19 +9,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from domain.people import Role
 from tests.e2e.harness import invitation, running, service_settings
 from tests.e2e.test_telegram_intake import file_report
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.telegram_users import FakeUser
-
-
-@pytest.fixture
-async def tg() -> FakeTelegram:
-    async with FakeTelegram() as server:
-        yield server  # type: ignore[misc]
 
 
 async def joined(tg: FakeTelegram, url: str, user_id: int, name: str, role: Role,

@@ -21,12 +21,6 @@ from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.telegram_users import FakeUser
 
 
-@pytest.fixture
-async def tg() -> FakeTelegram:
-    async with FakeTelegram() as server:
-        yield server  # type: ignore[misc]
-
-
 async def step(user: FakeUser, action: object) -> str:
     """Run an action and return the text of the bot's answer."""
     await action  # type: ignore[misc]

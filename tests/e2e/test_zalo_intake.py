@@ -6,7 +6,7 @@ import asyncio
 import logging
 import time
 import unicodedata
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +32,6 @@ from tests.e2e.harness import (
 )
 from tests.fakes.zalo_api import SECRET_HEADER, FakeZalo
 from tests.fakes.zalo_users import FakeZaloUser
-
-
-@pytest.fixture
-async def zalo() -> AsyncIterator[FakeZalo]:
-    async with FakeZalo() as server:
-        yield server
 
 
 async def step(user: FakeZaloUser, action: Awaitable[object]) -> str:

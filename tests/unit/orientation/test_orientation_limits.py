@@ -32,7 +32,7 @@ from handlers.context import Services
 from handlers.types import Kind
 from tests.conversation_harness import MONDAY_9AM, Person, services, small_org
 from tests.fakes.memory_uow import MemoryStore
-from tests.unit.orientation.world import broadcasts, copies, labels
+from tests.unit.orientation.world import accept_answer, broadcasts, copies, labels
 
 WORDS = "Tuyên truyền phòng cháy chữa cháy mùa khô, nhắc bà con kiểm tra đường điện trong nhà. "
 
@@ -168,24 +168,9 @@ async def test_editing_the_text_with_a_photo_kept_checks_the_caption_limit(
 async def test_a_long_prefilled_answer_must_be_cut_or_rewritten(
     store: MemoryStore, people: dict[str, Person], svc: Services
 ) -> None:
-    hung, minh, lan = people["hung"], people["minh"], people["lan"]
-    await lan.say("/phananh")
-    await lan.press("Trật tự xây dựng")
-    await lan.press("Đúng")
-    await lan.say("Số 5 ngõ 12")
-    await lan.say("Xây lấn vỉa hè")
-    await lan.press("Xong")
-    await lan.press("Bình thường")
-    await lan.press("Gửi")
-    await hung.press_payload("c:assign:PA-2026-000001")
-    await hung.press("(đề xuất)")
-    await hung.press("Theo quy định")
-    await minh.press_payload("c:answer:PA-2026-000001")
+    hung = people["hung"]
     answer = vietnamese(1990)
-    await minh.say(answer)
-    await minh.photo(b"after")
-    await minh.press("Gửi trả lời")
-    await hung.press_payload("c:approve:PA-2026-000001")
+    await accept_answer(people, hung, answer)
     budget = copy_budget(svc, False)
 
     prefilled = await hung.say("/dinhhuong PA-2026-000001")

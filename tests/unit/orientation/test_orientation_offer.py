@@ -7,39 +7,23 @@ from domain.clock import FixedClock
 from domain.people import Role
 from tests.conversation_harness import Person
 from tests.fakes.memory_uow import MemoryStore
-from tests.unit.orientation.world import broadcasts, copies, join, labels
+from tests.unit.orientation.world import (
+    accept_answer,
+    broadcasts,
+    copies,
+    file_report,
+    join,
+    labels,
+)
 
 ANSWER = "Đã yêu cầu chủ nhà tháo dỡ phần xây lấn vỉa hè"
-
-
-async def to_accepted(people: dict[str, Person], board: Person) -> list[str]:
-    """A report filed, assigned, answered and accepted by `board`; what the board was told."""
-    lan, minh = people["lan"], people["minh"]
-    await lan.say("/phananh")
-    await lan.press("Trật tự xây dựng")
-    await lan.press("Đúng")
-    await lan.say("Số 5 ngõ 12")
-    await lan.say("Xây lấn vỉa hè")
-    await lan.press("Xong")
-    await lan.press("Bình thường")
-    await lan.press("Gửi")
-    await board.press_payload("c:assign:PA-2026-000001")
-    await board.press("(đề xuất)")
-    await board.press("Theo quy định")
-    await minh.press_payload("c:answer:PA-2026-000001")
-    await minh.say(ANSWER)
-    await minh.photo(b"after")
-    await minh.press("Gửi trả lời")
-    board._new_replies()
-    accepted = await board.press_payload("c:approve:PA-2026-000001")
-    return [r.text for r in accepted]
 
 
 async def test_on_telegram_the_offer_is_a_button_and_prefills_text_and_ward(
     store: MemoryStore, clock: FixedClock, people: dict[str, Person]
 ) -> None:
     tg = await join(store, clock, "Thảo", Role.BOARD, None, "telegram")
-    said = await to_accepted(people, tg)
+    said = await accept_answer(people, tg, ANSWER)
     assert any("Đã chấp nhận" in t for t in said)
     assert "📢 Đăng định hướng về vụ việc này" in labels(tg.last)
     prefilled = await tg.press("Đăng định hướng về vụ việc này")
@@ -63,7 +47,7 @@ async def test_elsewhere_the_offer_names_the_command_and_the_text_can_be_replace
     store: MemoryStore, people: dict[str, Person]
 ) -> None:
     hung = people["hung"]
-    said = await to_accepted(people, hung)
+    said = await accept_answer(people, hung, ANSWER)
     assert any("/dinhhuong PA-2026-000001" in t for t in said)
     assert "📢 Đăng định hướng về vụ việc này" not in labels(hung.last)
     prefilled = await hung.say("/dinhhuong PA-2026-1")
@@ -101,14 +85,7 @@ async def test_a_case_without_an_answer_asks_for_the_text(
     store: MemoryStore, people: dict[str, Person]
 ) -> None:
     hung, lan = people["hung"], people["lan"]
-    await lan.say("/phananh")
-    await lan.press("Trật tự xây dựng")
-    await lan.press("Đúng")
-    await lan.say("Số 5 ngõ 12")
-    await lan.say("Xây lấn vỉa hè")
-    await lan.press("Xong")
-    await lan.press("Bình thường")
-    await lan.press("Gửi")
+    await file_report(lan)
     asked = await hung.say("/dinhhuong PA-2026-000001")
     assert "Soạn thông tin định hướng" in asked[-1].text
     await hung.say("Ban đang chỉ đạo xử lý")

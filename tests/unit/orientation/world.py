@@ -35,6 +35,35 @@ async def join(store: MemoryStore, clock: FixedClock, name: str, role: Role,
     return person
 
 
+async def file_report(lan: Person) -> None:
+    """Lan files PA-2026-000001: construction order in her ward, normal urgency, no photo."""
+    await lan.say("/phananh")
+    await lan.press("Trật tự xây dựng")
+    await lan.press("Đúng")
+    await lan.say("Số 5 ngõ 12")
+    await lan.say("Xây lấn vỉa hè")
+    await lan.press("Xong")
+    await lan.press("Bình thường")
+    await lan.press("Gửi")
+
+
+async def accept_answer(people: dict[str, Person], board: Person, answer: str) -> list[str]:
+    """Lan's report filed, assigned by `board` to Minh's ward, answered by Minh with `answer`
+    and a photo, and accepted by `board`; what the board was told on accepting."""
+    lan, minh = people["lan"], people["minh"]
+    await file_report(lan)
+    await board.press_payload("c:assign:PA-2026-000001")
+    await board.press("(đề xuất)")
+    await board.press("Theo quy định")
+    await minh.press_payload("c:answer:PA-2026-000001")
+    await minh.say(answer)
+    await minh.photo(b"after")
+    await minh.press("Gửi trả lời")
+    board._new_replies()
+    accepted = await board.press_payload("c:approve:PA-2026-000001")
+    return [r.text for r in accepted]
+
+
 async def world(store: MemoryStore, clock: FixedClock) -> dict[str, Person]:
     return {
         "hung": await join(store, clock, "Hùng", Role.BOARD, None),
