@@ -11,8 +11,10 @@ from domain.calendar import WorkingCalendar
 from domain.clock import FixedClock
 from domain.messages import Reply
 from domain.org import Category, OrgConfig, Unit, UnitKind
+from domain.people import Role
 from domain.ports import UnitOfWorkFactory
 from domain.reports import Location, MediaKind, StoredMedia
+from handlers.admin import create_invitations
 from handlers.context import Services
 from handlers.i18n import Catalog
 from handlers.service import ConversationService
@@ -113,3 +115,19 @@ class Person:
 
 def make_service(store: UnitOfWorkFactory, clock: FixedClock) -> ConversationService:
     return ConversationService(store, services(clock))
+
+
+async def join(store: MemoryStore, clock: FixedClock, name: str, role: Role,
+               unit: str | None, channel: str = "console", user_id: str | None = None) -> Person:
+    """A person who opened an invitation for `role` in `unit` (a resident just says /start),
+    in their own chat `user_id` (default "u-<name>")."""
+    person = Person(make_service(store, clock), store, user_id=user_id or f"u-{name}",
+                    name=name, channel=channel)
+    if role is Role.RESIDENT:
+        await person.say("/start")
+        return person
+    async with store() as uow:
+        [invitation] = await create_invitations(uow, small_org(), role, unit, 1, clock.now())
+        await uow.commit()
+    await person.say(f"/start {invitation.code}")
+    return person

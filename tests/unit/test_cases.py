@@ -7,19 +7,8 @@ import pytest
 from domain.clock import FixedClock
 from domain.people import Role
 from domain.reports import ReportStatus
-from handlers.admin import create_invitations
-from tests.conversation_harness import Person, make_service, small_org
+from tests.conversation_harness import Person, join
 from tests.fakes.memory_uow import MemoryStore
-
-
-async def join(store: MemoryStore, clock: FixedClock, name: str, role: Role,
-               unit: str | None) -> Person:
-    async with store() as uow:
-        [invitation] = await create_invitations(uow, small_org(), role, unit, 1, clock.now())
-        await uow.commit()
-    person = Person(make_service(store, clock), store, user_id=f"u-{name}", name=name)
-    await person.say(f"/start {invitation.code}")
-    return person
 
 
 @pytest.fixture

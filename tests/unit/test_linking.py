@@ -4,22 +4,16 @@ from __future__ import annotations
 
 from domain.clock import FixedClock
 from domain.people import Role
-from handlers.admin import create_invitations
 from handlers.i18n import Catalog
 from handlers.render import numbered_text
-from tests.conversation_harness import Person, make_service, small_org
+from tests.conversation_harness import Person, join, make_service
 from tests.fakes.memory_uow import MemoryStore
 from tests.unit.test_cases import file_report
 
 
 async def joined(store: MemoryStore, clock: FixedClock, name: str, role: Role, unit: str | None,
                  channel: str) -> Person:
-    async with store() as uow:
-        [invitation] = await create_invitations(uow, small_org(), role, unit, 1, clock.now())
-        await uow.commit()
-    person = Person(make_service(store, clock), store, f"{channel}-{name}", name, channel)
-    await person.say(f"/start {invitation.code}")
-    return person
+    return await join(store, clock, name, role, unit, channel, user_id=f"{channel}-{name}")
 
 
 async def test_link_two_channels_then_choose_where_notifications_go(clock: FixedClock) -> None:

@@ -16,23 +16,8 @@ from domain.broadcasts import Broadcast
 from domain.clock import FixedClock
 from domain.messages import OutboxItem, OutboxStatus, Reply
 from domain.people import Role
-from handlers.admin import create_invitations
-from tests.conversation_harness import Person, make_service, small_org
+from tests.conversation_harness import Person, join
 from tests.fakes.memory_uow import MemoryStore
-
-
-async def join(store: MemoryStore, clock: FixedClock, name: str, role: Role,
-               unit: str | None, channel: str = "console") -> Person:
-    person = Person(make_service(store, clock), store, user_id=f"u-{name}", name=name,
-                    channel=channel)
-    if role is Role.RESIDENT:
-        await person.say("/start")
-        return person
-    async with store() as uow:
-        [invitation] = await create_invitations(uow, small_org(), role, unit, 1, clock.now())
-        await uow.commit()
-    await person.say(f"/start {invitation.code}")
-    return person
 
 
 async def file_report(lan: Person) -> None:
