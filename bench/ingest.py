@@ -276,6 +276,8 @@ class Figures:
     api_calls: dict[str, int]
     stuck: list[str]
     notes: list[str] = field(default_factory=list)
+    # The benchmark process's own CPU (fake Bot API server + simulated users) per step.
+    load_cpu_ms_per_step: float = math.nan
 
 
 @dataclass
@@ -307,13 +309,17 @@ async def measure(target: Target, tg: TimedTelegram, scripts: list[list[Action]]
             await wait_healthy(target.port, process, log)
             tg.deliver_to(f"http://{HOST}:{target.port}{WEBHOOK_PATH}", WEBHOOK_SECRET)
             cpu_before, started = cpu_seconds(process.pid), time.perf_counter()
+            ours_before = cpu_seconds(os.getpid())
             with no_collections_here():
                 tally = await drive(tg, scripts, deadline)
             wall, cpu = time.perf_counter() - started, cpu_seconds(process.pid) - cpu_before
+            ours = cpu_seconds(os.getpid()) - ours_before
             await asyncio.sleep(SETTLE)
         finally:
             peak = sampler.stop()
-    return figures(target.name, tg, scripts, tally, cpu, wall, peak)
+    result = figures(target.name, tg, scripts, tally, cpu, wall, peak)
+    result.load_cpu_ms_per_step = ours * 1000 / result.answered if result.answered else math.nan
+    return result
 
 
 def figures(name: str, tg: TimedTelegram, scripts: list[list[Action]], tally: Tally,
@@ -430,6 +436,7 @@ def describe(f: Figures) -> list[str]:
         f"  steps answered           : {f.answered} / {f.expected_steps}",
         f"  CPU per answered step    : {f.cpu_ms_per_step:.2f} ms (bot process, user+system)",
         f"  step latency p50 / p99   : {f.p50_ms:.1f} ms / {f.p99_ms:.1f} ms",
+        f"  load generator CPU/step  : {f.load_cpu_ms_per_step:.2f} ms (fake Bot API + users)",
         f"  peak RSS                 : {f.peak_rss_mib:.1f} MiB",
         f"  wall time of the load    : {f.wall_s:.2f} s ({f.answered / f.wall_s:.0f} steps/s)",
         f"  lost / duplicate replies : {f.lost} / {f.duplicates}",
