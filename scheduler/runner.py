@@ -54,6 +54,8 @@ class SweepScheduler:
     async def tick(self) -> SweepResult | None:
         """One sweep if this process leads; never raises (the next tick tries again)."""
         try:
+            if self._stopped:
+                return None  # submitted as stop() began: never waits for its lock
             async with self._running:
                 if self._stopped or not await self._leadership.is_leader():
                     return None
@@ -80,11 +82,16 @@ class SweepScheduler:
         return result
 
     async def stop(self) -> None:
+        """No new sweep starts; the one under way finishes (its work commits) before the
+        scheduler shuts down: APScheduler's shutdown cancels a running job, which would throw
+        away a half-built monthly review and log the cancellation as the job's error."""
         self._stopped = True
         scheduler, self._scheduler = self._scheduler, None
         if scheduler is not None and scheduler.running:
-            scheduler.shutdown(wait=False)
+            scheduler.pause()
         async with self._running:
+            if scheduler is not None and scheduler.running:
+                scheduler.shutdown(wait=False)
             await self._leadership.release()
 
 
