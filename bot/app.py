@@ -38,10 +38,11 @@ from handlers.i18n import Catalog
 from handlers.service import ConversationService
 from handlers.sweeps import Sweeper, SweepSettings
 from scheduler import SweepScheduler, leadership_for
-from scheduler.leader import COPY_LEAD
+from scheduler.leader import DISPATCH_LEAD
 from scheduler.monthly import MonthlyReview
 from storage.database import Database
 from storage.media import FileMediaStore
+from storage.outbox_signal import OutboxSignal
 
 log = logging.getLogger(__name__)
 
@@ -77,11 +78,15 @@ class App:
     zalo: ZaloChannel | None = None
     sweeper: Sweeper | None = None
     scheduler: SweepScheduler | None = None
+    # PostgreSQL: processes not leading the outbox tell the leader of their rows.
+    outbox_signal: OutboxSignal | None = None
 
     async def close(self) -> None:
         if self.scheduler is not None:
             await self.scheduler.stop()
         self.dispatcher.stop()
+        if self.outbox_signal is not None:
+            await self.outbox_signal.close()
         if self.telegram is not None:
             await self.telegram.bot.session.close()
         if self.zalo is not None:
@@ -133,9 +138,11 @@ def build_app(
             settings.zalo_rate, settings.zalo_per_chat_rate, settings.zalo_per_chat_burst
         )
     services.channels = frozenset(senders)
+    signal = OutboxSignal(database.engine) if database.is_postgres else None
     dispatcher = OutboxDispatcher(
         database.unit_of_work, senders, clock, pacers,
-        lead=leadership_for(database.engine, COPY_LEAD),
+        lead=leadership_for(database.engine, DISPATCH_LEAD),
+        announce=signal.announce if signal is not None else None,
     )
     dispatcher_box.append(dispatcher)
     sweeper = Sweeper(
@@ -159,6 +166,7 @@ def build_app(
         zalo,
         sweeper,
         scheduler,
+        signal,
     )
 
 

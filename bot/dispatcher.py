@@ -9,8 +9,8 @@ import logging
 import random
 from collections.abc import Callable, Mapping, Sequence
 
-from bot.copy_lead import CopyLead, Lead
 from bot.courier import Courier, is_broadcast
+from bot.dispatch_lead import DispatchLead, Lead
 from bot.outcomes import Retry, RetryPolicy
 from bot.pacing import ChannelPacer
 from bot.streams import Meanwhile, Stream, StreamKey, order, stream_key
@@ -55,6 +55,10 @@ class OutboxDispatcher:
     offered item that is not sent directly is still pending and a pass picks it up.
 
     Channels without a sender are left pending (the console process dispatches its own).
+
+    With a `lead` (several processes on one PostgreSQL) only the process holding it sends
+    anything: the others leave what they commit pending and call `announce` (the leader's
+    listener wakes its dispatcher, `storage.outbox_signal`), and make no passes.
     """
 
     def __init__(
@@ -75,6 +79,7 @@ class OutboxDispatcher:
         jitter: Callable[[], float] = random.random,
         shutdown_grace_seconds: float = 5.0,
         lead: Lead | None = None,
+        announce: Callable[[], None] | None = None,
     ) -> None:
         self._uow_factory = uow_factory
         self._senders = dict(senders)
@@ -89,7 +94,10 @@ class OutboxDispatcher:
             claim_retry_seconds=claim_retry_seconds, stopping=lambda: self._stopping,
         )
         self._broadcasts_in_flight = 0
-        self._lead = CopyLead(lead, lambda: self._courier.settle_interrupted(self._clock.now()))
+        self._lead = DispatchLead(
+            lead, lambda: self._courier.settle_interrupted(self._clock.now())
+        )
+        self._announce = announce
         self._wake = asyncio.Event()
         self._stopping = False
         self._in_flight: dict[StreamKey, Stream] = {}
@@ -111,6 +119,11 @@ class OutboxDispatcher:
         Until that pass has read, offered items are left to passes too, as the unseen rows may
         have to go before them.
         """
+        self.rows_committed_elsewhere()
+        self._tell_the_leader()
+
+    def rows_committed_elsewhere(self) -> None:
+        """Another process committed outbox rows (its notification): a pass reads them now."""
         self._wakes += 1
         self._wake.set()
 
@@ -119,6 +132,9 @@ class OutboxDispatcher:
 
         Broadcast copies are not started here: a pass takes them a batch at a time.
         """
+        if not self._lead.sends:
+            self._tell_the_leader()  # the rows stay pending for the leader's pass
+            return
         needs_pass = False
         for item in items:
             key = stream_key(item)
@@ -138,19 +154,23 @@ class OutboxDispatcher:
         if needs_pass:
             self._wake.set()
 
+    def _tell_the_leader(self) -> None:
+        if not self._lead.sends and self._announce is not None:
+            self._announce()
+
     def stop(self) -> None:
         self._stopping = True
         self._wake.set()
 
     async def run(self) -> None:
-        """Passes until `stop()`. Broadcast copies only while this process holds the lead (with
-        several processes on one database), after settling what the last holder left."""
+        """Passes until `stop()`, while this process holds the lead (with several processes on
+        one database), after settling what the last holder left."""
         try:
             while not self._stopping:
                 self._wake.clear()
                 try:
-                    await self._lead.holds()  # before anything is claimed
-                    await self._launch()
+                    if await self._lead.holds():  # before anything is claimed
+                        await self._launch()
                 except Exception:
                     logger.exception("reading the outbox failed; trying again later")
                 await self._idle()
@@ -224,10 +244,7 @@ class OutboxDispatcher:
         """Start every idle chat's first item if due; note which chats are backlogged."""
         now = self._clock.now()
         chats: dict[StreamKey, list[OutboxItem]] = {}
-        copies = self._lead.allows_copies
         for item in sorted(items, key=order):
-            if not copies and is_broadcast(item):
-                continue  # another process holds the lead for copies
             if item.id not in meanwhile.settled and self._has_sender(item.channel):
                 chats.setdefault(stream_key(item), []).append(item)
         tasks = []

@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 log = logging.getLogger(__name__)
 
 LOCK_NAME = "dlxh:scheduler-leader"
-# The process that sends broadcast copies (bot/copy_lead.py); it need not be the sweeper.
-COPY_LEAD = "dlxh:broadcast-copies"
+# The process that sends the outbox (bot/dispatch_lead.py); it need not be the sweeper.
+DISPATCH_LEAD = "dlxh:outbox-dispatcher"
 _TRY_LOCK = text("SELECT pg_try_advisory_lock(:key)").bindparams(
     bindparam("key", type_=BigInteger())
 )
@@ -52,6 +52,7 @@ class PostgresLeader:
     def __init__(self, engine: AsyncEngine, name: str = LOCK_NAME) -> None:
         self._engine = engine
         self._key = lock_key(name)
+        self._name = name
         self._connection: AsyncConnection | None = None
 
     async def is_leader(self) -> bool:
@@ -65,7 +66,7 @@ class PostgresLeader:
             await connection.commit()
             return True
         except Exception:  # the connection died: so did the lock
-            log.warning("lost the scheduler leader connection; trying to lead again")
+            log.warning("lost the connection holding %s; trying to lead again", self._name)
             await self._drop()
             return False
 
@@ -73,7 +74,7 @@ class PostgresLeader:
         try:
             connection = await self._engine.connect()
         except Exception:
-            log.warning("cannot reach the database to elect the scheduler leader", exc_info=True)
+            log.warning("cannot reach the database to take %s", self._name, exc_info=True)
             return False
         try:
             won = bool((await connection.execute(_TRY_LOCK, {"key": self._key})).scalar())
@@ -84,7 +85,7 @@ class PostgresLeader:
         if not won:
             await connection.close()
             return False
-        log.info("this process is the scheduler leader")
+        log.info("this process holds %s", self._name)
         self._connection = connection
         return True
 

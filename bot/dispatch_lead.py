@@ -1,12 +1,13 @@
-"""Which process sends broadcast copies: the one holding the lead.
+"""Which process sends the outbox: the one holding the lead.
 
-Replies and notifications are sent by whichever process wrote them (or by any pass). Broadcast
-copies are claimed before their send, and a copy left `sending` counts as sent at the next
-start; with several `dlxh serve` processes on one PostgreSQL, a process starting would settle
-the copies another is sending right now, and one of those answered 429 would then be lost.
-So copies are sent by one process only, elected by a PostgreSQL advisory lock
-(`scheduler.leader.PostgresLeader`, always this process on SQLite). Taking the lead settles what
-the previous holder left `sending`: it is gone, so nobody else is sending them.
+With several `dlxh serve` processes on one PostgreSQL (webhook workers behind a load balancer),
+one dispatcher sends everything, elected by a PostgreSQL advisory lock
+(`scheduler.leader.PostgresLeader`; always this process on SQLite). Two dispatchers would each
+pick up a reply the other is sending right now and send it twice; and a broadcast copy left
+`sending` counts as sent at the next term, so a process taking over while another still sends
+would settle copies that may yet be refused and lost. The other processes only write their
+rows and tell the leader (`storage.outbox_signal`); taking the lead settles what the previous
+holder left `sending`: it is gone, so nobody else is sending them.
 """
 
 from __future__ import annotations
@@ -24,9 +25,9 @@ class Lead(Protocol):
     async def release(self) -> None: ...
 
 
-class CopyLead:
-    """`holds()` asks the lead at most every `check_seconds`; `allows_copies` is what passes
-    go by. Without a lead (a single process, tests, the console) copies are always allowed."""
+class DispatchLead:
+    """`holds()` asks the lead at most every `check_seconds`; `sends` is what the dispatcher
+    goes by. Without a lead (a single process, tests, the console) this process always sends."""
 
     def __init__(
         self,
@@ -44,11 +45,11 @@ class CopyLead:
         self._holding = False
 
     @property
-    def allows_copies(self) -> bool:
+    def sends(self) -> bool:
         return self._lead is None or self._holding
 
     async def holds(self) -> bool:
-        """Whether this process sends copies now; settles first when it has just taken the
+        """Whether this process sends now; settles first when it has just taken the
         lead (an exception leaves it not holding, so the next call settles again)."""
         now = self._monotonic()
         if self._checked is not None and now - self._checked < self._check_seconds:
@@ -57,7 +58,7 @@ class CopyLead:
         if holding and not self._holding:
             await self._settle()  # logs what it settled
         elif self._holding and not holding:
-            logger.warning("lost the lead for broadcast copies; another process sends them now")
+            logger.warning("lost the lead of the outbox; another process sends it now")
         self._holding = holding
         self._checked = now
         return holding

@@ -1,5 +1,6 @@
-"""Several `dlxh serve` processes on one database: only the one holding the lead sends broadcast
-copies, and taking the lead settles what the previous holder left being sent."""
+"""Several `dlxh serve` processes on one database: only the one holding the lead sends anything
+(the others leave their rows pending and tell it), and taking the lead settles what the
+previous holder left being sent."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import asyncio
 
 import pytest
 
-from bot.copy_lead import CopyLead
+from bot.dispatch_lead import DispatchLead
 from domain.clock import FixedClock
 from domain.messages import OutboxStatus, Priority, Reply
 from tests.fakes.memory_uow import MemoryStore
@@ -42,26 +43,35 @@ def clock() -> FixedClock:
     return FixedClock(START)
 
 
-async def test_without_the_lead_replies_go_but_copies_wait_and_nothing_is_settled(
+async def test_without_the_lead_nothing_is_sent_settled_or_read_and_new_rows_are_announced(
     clock: FixedClock,
 ) -> None:
     store = MemoryStore()
     await queue(store, clock)
     lead = SwitchableLead(leading=False)
     sender = FakeSender()
+    announced: list[int] = []
     dispatcher = make(store, clock, FakeTime(), {"telegram": sender}, lead=lead,
-                      idle_poll_seconds=0.01)
+                      idle_poll_seconds=0.01, announce=lambda: announced.append(1))
 
     runner = asyncio.create_task(dispatcher.run())
-    await eventually(lambda: len(sender.delivered) == 1)
+    await asyncio.sleep(0.05)  # several idle polls
+    assert announced == []  # polls announce nothing: only this process's own rows do
+    async with store() as uow:
+        offered = await uow.outbox.add("telegram", "s", Reply("reply to s"), clock.now())
+        await uow.commit()
+    dispatcher.offer([offered])  # as the conversation does right after its commit
+    dispatcher.wake()  # as a sweep does after launching a broadcast
     await asyncio.sleep(0.05)
     dispatcher.stop()
     await asyncio.wait_for(runner, 5)
 
-    assert sender.delivered == [("r", "reply to r")]
+    assert sender.delivered == []  # the leader sends them: two senders would send twice
+    assert len(announced) == 2
     statuses = {text: item.status for text, item in items(store).items()}
-    assert statuses["copy for m0"] is OutboxStatus.SENDING  # another process may be sending it
+    assert statuses["copy for m0"] is OutboxStatus.SENDING  # the leader may be sending it
     assert statuses["copy for m1"] is OutboxStatus.PENDING
+    assert statuses["reply to r"] is statuses["reply to s"] is OutboxStatus.PENDING
     assert lead.released == 0  # never held
 
 
@@ -91,14 +101,14 @@ async def test_the_lead_is_asked_again_only_after_a_while_and_settles_on_each_ne
         settled.append(1)
         return 0
 
-    copy_lead = CopyLead(lead, settle, check_seconds=5.0, monotonic=lambda: now[0])
-    assert await copy_lead.holds() and copy_lead.allows_copies
+    dispatch_lead = DispatchLead(lead, settle, check_seconds=5.0, monotonic=lambda: now[0])
+    assert await dispatch_lead.holds() and dispatch_lead.sends
     lead.leading = False
     now[0] = 4.0
-    assert await copy_lead.holds()  # not asked again yet
+    assert await dispatch_lead.holds()  # not asked again yet
     now[0] = 9.0
-    assert not await copy_lead.holds() and not copy_lead.allows_copies
+    assert not await dispatch_lead.holds() and not dispatch_lead.sends
     lead.leading = True
     now[0] = 15.0
-    assert await copy_lead.holds()
+    assert await dispatch_lead.holds()
     assert len(settled) == 2  # once per term: the other holder may have left copies behind
