@@ -13,8 +13,6 @@ Request encoding (aiogram 3.31 ``AiohttpSession.build_form_data``): every call i
 raw, every other value is JSON-encoded (ints as ``"5"``, bools as ``"true"``, markups as
 objects), ``None``/empty values are omitted, and an uploaded ``InputFile`` always travels as a
 part with a random name referenced by ``"attach://<name>"`` -- also for top-level ``photo``.
-The service's own session (``bot/telegram/session.py``) sends a call that uploads nothing as one
-``application/json`` body instead; both are read, and ``ApiCall.encoding`` says which came.
 """
 
 from __future__ import annotations
@@ -75,8 +73,6 @@ _ENTITY_RE = re.compile(r"&(?:#\d+|#x[0-9a-fA-F]+|lt|gt|amp|quot);")
 class ApiCall(NamedTuple):
     method: str
     params: Params
-    # How the call came: "json", "form" (url-encoded), "multipart", or "webhook response".
-    encoding: str = ""
 
 
 class InlineButton(NamedTuple):  # equal to a plain (text, callback_data) tuple
@@ -207,12 +203,6 @@ def _plain(text: str, parse_mode: str | None) -> str:
     if (parse_mode or "").upper() != "HTML":
         return text
     return unescape(_TAG_RE.sub("", text))
-
-
-def _encoding(request: web.Request) -> str:
-    if request.content_type == "application/json":
-        return "json"
-    return "multipart" if request.content_type.startswith("multipart/") else "form"
 
 
 def _decode(key: str, value: Any) -> Any:
@@ -484,7 +474,7 @@ class FakeTelegram:
         handler = getattr(self, f"_m_{method}", None) if isinstance(method, str) else None
         if handler is None or not isinstance(method, str):
             return
-        self.requests.append(ApiCall(method, dict(call), "webhook response"))
+        self.requests.append(ApiCall(method, dict(call)))
         with contextlib.suppress(ApiError):
             await handler(call)
 
@@ -530,9 +520,7 @@ class FakeTelegram:
         except ValueError as err:  # bad JSON in a field such as reply_markup
             return web.json_response(bad_request(f"can't parse JSON: {err}").body(), status=400)
         params["_uploads"] = uploads
-        self.requests.append(ApiCall(
-            method, {k: v for k, v in params.items() if k != "_uploads"}, _encoding(request)
-        ))
+        self.requests.append(ApiCall(method, {k: v for k, v in params.items() if k != "_uploads"}))
         try:
             wait = self._delays.get(method.lower(), self._delays.get("*", 0.0))
             if wait:
