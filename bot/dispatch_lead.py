@@ -26,8 +26,10 @@ class Lead(Protocol):
 
 
 class DispatchLead:
-    """`holds()` asks the lead at most every `check_seconds`; `sends` is what the dispatcher
-    goes by. Without a lead (a single process, tests, the console) this process always sends."""
+    """`holds()` asks the lead at most every `check_seconds` while holding it (is it still
+    ours?) and every `retry_seconds` while not (a standby takes over within a second of the
+    holder's going, so replies wait for no longer). `sends` is what the dispatcher goes by.
+    Without a lead (a single process, tests, the console) this process always sends."""
 
     def __init__(
         self,
@@ -35,11 +37,13 @@ class DispatchLead:
         settle: Callable[[], Awaitable[int]],
         *,
         check_seconds: float = 5.0,
+        retry_seconds: float = 1.0,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._lead = lead
         self._settle = settle
         self._check_seconds = check_seconds
+        self._retry_seconds = retry_seconds
         self._monotonic = monotonic
         self._checked: float | None = None
         self._holding = False
@@ -52,7 +56,8 @@ class DispatchLead:
         """Whether this process sends now; settles first when it has just taken the
         lead (an exception leaves it not holding, so the next call settles again)."""
         now = self._monotonic()
-        if self._checked is not None and now - self._checked < self._check_seconds:
+        wait = self._check_seconds if self._holding else self._retry_seconds
+        if self._checked is not None and now - self._checked < wait:
             return self._holding
         holding = True if self._lead is None else await self._lead.is_leader()
         if holding and not self._holding:

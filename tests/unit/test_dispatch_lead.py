@@ -92,7 +92,7 @@ async def test_taking_the_lead_settles_then_sends_the_copies_once(clock: FixedCl
     assert lead.released == 1
 
 
-async def test_the_lead_is_asked_again_only_after_a_while_and_settles_on_each_new_term() -> None:
+async def test_the_lead_is_asked_again_after_a_while_and_settles_on_each_new_term() -> None:
     lead = SwitchableLead(leading=True)
     settled: list[int] = []
     now = [0.0]
@@ -101,7 +101,9 @@ async def test_the_lead_is_asked_again_only_after_a_while_and_settles_on_each_ne
         settled.append(1)
         return 0
 
-    dispatch_lead = DispatchLead(lead, settle, check_seconds=5.0, monotonic=lambda: now[0])
+    dispatch_lead = DispatchLead(
+        lead, settle, check_seconds=5.0, retry_seconds=1.0, monotonic=lambda: now[0]
+    )
     assert await dispatch_lead.holds() and dispatch_lead.sends
     lead.leading = False
     now[0] = 4.0
@@ -109,6 +111,8 @@ async def test_the_lead_is_asked_again_only_after_a_while_and_settles_on_each_ne
     now[0] = 9.0
     assert not await dispatch_lead.holds() and not dispatch_lead.sends
     lead.leading = True
-    now[0] = 15.0
+    now[0] = 9.5
+    assert not await dispatch_lead.holds()  # a standby asks again after a second
+    now[0] = 10.0
     assert await dispatch_lead.holds()
     assert len(settled) == 2  # once per term: the other holder may have left copies behind
