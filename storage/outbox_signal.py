@@ -21,30 +21,62 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 log = logging.getLogger(__name__)
 CHANNEL = "dlxh_outbox"
 _NOTIFY = text(f"NOTIFY {CHANNEL}")
+REOPEN_SECONDS = 2.0
 
 
 class OutboxSignal:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._listening: AsyncConnection | None = None
+        self._on_signal: Callable[[], None] = lambda: None
+        self._reopening: asyncio.Task[None] | None = None
+        self._closing = False
         self._sending: asyncio.Task[None] | None = None
         self._again = False
 
     async def listen(self, on_signal: Callable[[], None]) -> None:
-        """Call `on_signal` (in this event loop) at every notification, until `close()`."""
+        """Call `on_signal` (in this event loop) at every notification, until `close()`; a
+        listening connection that goes (the database restarted) is opened again."""
+        self._on_signal = on_signal
+        await self._open()
+
+    async def _open(self) -> None:
+        loop = asyncio.get_running_loop()
 
         def received(connection: Any, pid: int, channel: str, payload: str) -> None:
-            on_signal()
+            self._on_signal()
+
+        def terminated(connection: Any) -> None:
+            if not self._closing and (self._reopening is None or self._reopening.done()):
+                self._reopening = loop.create_task(self._reopen())
 
         connection = await self._engine.connect()
         try:
             driver = (await connection.get_raw_connection()).driver_connection
             assert driver is not None
             await driver.add_listener(CHANNEL, received)
+            driver.add_termination_listener(terminated)
         except Exception:
             await connection.close()
             raise
         self._listening = connection
+
+    async def _reopen(self) -> None:
+        log.warning("lost the connection listening for outbox notifications; opening another "
+                    "(meanwhile the dispatcher reads the outbox every second)")
+        lost, self._listening = self._listening, None
+        if lost is not None:
+            with contextlib.suppress(Exception):
+                await lost.invalidate()
+        while not self._closing:
+            try:
+                await self._open()
+            except Exception:
+                await asyncio.sleep(REOPEN_SECONDS)
+                continue
+            log.info("listening to outbox notifications again")
+            self._on_signal()  # rows committed while nobody listened
+            return
 
     def announce(self) -> None:
         """Notify the listeners soon; calls while one is being sent make one more, not many."""
@@ -67,6 +99,10 @@ class OutboxSignal:
                 return
 
     async def close(self) -> None:
+        self._closing = True
+        if self._reopening is not None:
+            self._reopening.cancel()
+            await asyncio.gather(self._reopening, return_exceptions=True)
         if self._sending is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._sending, timeout=5)
