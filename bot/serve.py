@@ -49,13 +49,13 @@ async def serve(
     await runner.setup()
     site = web.TCPSite(runner, settings.http_host, settings.http_port)
     await site.start()
-    if app.outbox_signal is not None:
-        await app.outbox_signal.listen(app.dispatcher.rows_committed_elsewhere)
     tasks = [asyncio.create_task(app.dispatcher.run(), name="outbox-dispatcher")]
     if app.scheduler is not None:
         app.scheduler.start()
     failed: list[BaseException] = []
     try:
+        if app.outbox_signal is not None:
+            await app.outbox_signal.listen(app.dispatcher.rows_committed_elsewhere)
         tasks += await _start_telegram(app)
         tasks += _start_zalo(app)
         for task in tasks:
