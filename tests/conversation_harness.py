@@ -113,6 +113,21 @@ class Person:
         return fresh
 
 
+async def file_report(reporter: Person, photo: bytes | None = None) -> None:
+    """A construction-order report in the reporter's own ward, normal urgency, sent
+    (PA-2026-000001 if it is the first); with `photo`, that one photo."""
+    await reporter.say("/phananh")
+    await reporter.press("Trật tự xây dựng")
+    await reporter.press("Đúng")
+    await reporter.say("Số 5 ngõ 12")
+    await reporter.say("Xây lấn vỉa hè")
+    if photo is not None:
+        await reporter.photo(photo)
+    await reporter.press("Xong")
+    await reporter.press("Bình thường")
+    await reporter.press("Gửi")
+
+
 def make_service(store: UnitOfWorkFactory, clock: FixedClock) -> ConversationService:
     return ConversationService(store, services(clock))
 

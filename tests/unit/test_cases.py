@@ -7,7 +7,7 @@ import pytest
 from domain.clock import FixedClock
 from domain.people import Role
 from domain.reports import ReportStatus
-from tests.conversation_harness import Person, join
+from tests.conversation_harness import Person, file_report, join
 from tests.fakes.memory_uow import MemoryStore
 
 
@@ -21,25 +21,13 @@ async def people(store: MemoryStore, clock: FixedClock) -> dict[str, Person]:
     }
 
 
-async def file_report(lan: Person) -> None:
-    await lan.press("Gửi phản ánh")
-    await lan.press("Trật tự xây dựng")
-    await lan.press("Đúng")
-    await lan.say("Số 5 ngõ 12")
-    await lan.say("Xây lấn vỉa hè")
-    await lan.photo(b"scene")
-    await lan.press("Xong")
-    await lan.press("Bình thường")
-    await lan.press("Gửi")
-
-
 def texts(person: Person) -> str:
     return "\n".join(r.text for r in person.last)
 
 
 async def test_the_whole_lifecycle(store: MemoryStore, people: dict[str, Person]) -> None:
     lan, board, handler, other = (people[k] for k in ("lan", "board", "handler", "other"))
-    await file_report(lan)
+    await file_report(lan, photo=b"scene")
     card = board._new_replies()
     assert any("PA-2026-000001" in r.text and "Lan" in r.text for r in card)
     board.last = card
@@ -112,7 +100,7 @@ FORBIDDEN = {
 async def test_forged_payloads_change_nothing(
     store: MemoryStore, people: dict[str, Person], who: str, action: str
 ) -> None:
-    await file_report(people["lan"])
+    await file_report(people["lan"], photo=b"scene")
     await people["board"].press("Giao xử lý")
     await people["board"].press("(đề xuất)")
     await people["board"].press("Theo quy định")
@@ -131,7 +119,7 @@ async def test_two_officers_assign_at_once_one_wins(
     store: MemoryStore, clock: FixedClock, people: dict[str, Person]
 ) -> None:
     second = await join(store, clock, "Hoa", Role.BOARD, None)
-    await file_report(people["lan"])
+    await file_report(people["lan"], photo=b"scene")
     first = people["board"]
     for officer in (first, second):
         officer._new_replies()
@@ -148,8 +136,8 @@ async def test_reject_and_duplicate_tell_the_reporter(
     store: MemoryStore, people: dict[str, Person]
 ) -> None:
     lan, board = people["lan"], people["board"]
-    await file_report(lan)
-    await file_report(lan)
+    await file_report(lan, photo=b"scene")
+    await file_report(lan, photo=b"scene")
     lan._new_replies()
     await board.press_payload("c:duplicate:PA-2026-000002")
     await board.say("PA-2026-1")
@@ -162,7 +150,7 @@ async def test_reject_and_duplicate_tell_the_reporter(
 
 
 async def test_staff_lists(store: MemoryStore, people: dict[str, Person]) -> None:
-    await file_report(people["lan"])
+    await file_report(people["lan"], photo=b"scene")
     people["board"]._new_replies()
     new = await people["board"].say("/moi")
     assert "Phản ánh mới chờ tiếp nhận (1)" in new[0].text
@@ -179,7 +167,7 @@ async def test_staff_lists(store: MemoryStore, people: dict[str, Person]) -> Non
 async def test_undeliverable_notifications_are_shown_to_the_board(
     store: MemoryStore, clock: FixedClock, people: dict[str, Person]
 ) -> None:
-    await file_report(people["lan"])
+    await file_report(people["lan"], photo=b"scene")
     [item] = [i for i in store.state.outbox.values() if "Đã gửi phản ánh" in i.reply.text]
     async with store() as uow:
         await uow.outbox.mark_failed(item.id, clock.now(), "TelegramForbiddenError: blocked")
@@ -202,7 +190,7 @@ async def test_new_report_cards_also_reach_the_board_group(
     with_group.board_chat = ("console", "board-group")
     lan = people["lan"]
     lan.service = ConversationService(store, with_group)
-    await file_report(lan)
+    await file_report(lan, photo=b"scene")
     group = [i.reply for i in store.state.outbox.values() if i.chat_id == "board-group"]
     [photos, card] = group  # the report's photo, then the card with its buttons
     assert photos.photos and not photos.text
@@ -213,7 +201,7 @@ async def test_a_case_taken_back_leaves_its_unit(
     store: MemoryStore, people: dict[str, Person]
 ) -> None:
     lan, board, handler = people["lan"], people["board"], people["handler"]
-    await file_report(lan)
+    await file_report(lan, photo=b"scene")
     await board.press_payload("c:assign:PA-2026-000001")
     await board.press("(đề xuất)")
     await board.press("Theo quy định")
@@ -238,7 +226,7 @@ async def test_a_case_taken_back_leaves_its_unit(
 async def test_back_on_a_staff_action_cancels_it_and_numbers_answer_the_menu(
     store: MemoryStore, people: dict[str, Person]
 ) -> None:
-    await file_report(people["lan"])
+    await file_report(people["lan"], photo=b"scene")
     board = people["board"]
     await board.say("/tuchoi PA-2026-000001")
     left = await board.press("Quay lại")
@@ -254,7 +242,7 @@ async def test_a_staff_action_left_open_is_dropped_not_resumed(
 ) -> None:
     from datetime import timedelta
 
-    await file_report(people["lan"])
+    await file_report(people["lan"], photo=b"scene")
     board = people["board"]
     await board.say("/tuchoi PA-2026-000001")
     clock.set(clock.now() + timedelta(days=2))
@@ -276,7 +264,7 @@ async def test_a_draft_whose_step_no_longer_exists_is_dropped(
 
 async def _to_verification(people: dict[str, Person]) -> None:
     lan, board, handler = people["lan"], people["board"], people["handler"]
-    await file_report(lan)
+    await file_report(lan, photo=b"scene")
     await board.press_payload("c:assign:PA-2026-000001")
     await board.press("(đề xuất)")
     await board.press("Theo quy định")
@@ -333,7 +321,7 @@ async def test_a_unit_asks_for_more_time_and_the_board_grants_it(
     store: MemoryStore, people: dict[str, Person]
 ) -> None:
     lan, board, handler = people["lan"], people["board"], people["handler"]
-    await file_report(lan)
+    await file_report(lan, photo=b"scene")
     await board.press_payload("c:assign:PA-2026-000001")
     await board.press("(đề xuất)")
     await board.press("Theo quy định")
@@ -419,7 +407,7 @@ async def test_not_yet_keeps_a_report_she_is_writing_and_a_board_case_returns_to
     store: MemoryStore, people: dict[str, Person]
 ) -> None:
     lan, board = people["lan"], people["board"]
-    await file_report(lan)
+    await file_report(lan, photo=b"scene")
     await board.press_payload("c:direct:PA-2026-000001")
     await board.press_payload("c:answer:PA-2026-000001")
     await board.say("Ban đã làm việc với chủ nhà")

@@ -6,9 +6,8 @@ from domain.clock import FixedClock
 from domain.people import Role
 from handlers.i18n import Catalog
 from handlers.render import numbered_text
-from tests.conversation_harness import Person, join, make_service
+from tests.conversation_harness import Person, file_report, join, make_service
 from tests.fakes.memory_uow import MemoryStore
-from tests.unit.test_cases import file_report
 
 
 async def joined(store: MemoryStore, clock: FixedClock, name: str, role: Role, unit: str | None,

@@ -5,13 +5,12 @@ from __future__ import annotations
 from domain.broadcasts import AudienceKind
 from domain.clock import FixedClock
 from domain.people import Role
-from tests.conversation_harness import Person
+from tests.conversation_harness import Person, file_report
 from tests.fakes.memory_uow import MemoryStore
 from tests.unit.orientation.world import (
     accept_answer,
     broadcasts,
     copies,
-    file_report,
     join,
     labels,
 )

@@ -16,20 +16,8 @@ from domain.broadcasts import Broadcast
 from domain.clock import FixedClock
 from domain.messages import OutboxItem, OutboxStatus, Reply
 from domain.people import Role
-from tests.conversation_harness import Person, join
+from tests.conversation_harness import Person, file_report, join
 from tests.fakes.memory_uow import MemoryStore
-
-
-async def file_report(lan: Person) -> None:
-    """Lan files PA-2026-000001: construction order in her ward, normal urgency, no photo."""
-    await lan.say("/phananh")
-    await lan.press("Trật tự xây dựng")
-    await lan.press("Đúng")
-    await lan.say("Số 5 ngõ 12")
-    await lan.say("Xây lấn vỉa hè")
-    await lan.press("Xong")
-    await lan.press("Bình thường")
-    await lan.press("Gửi")
 
 
 async def accept_answer(people: dict[str, Person], board: Person, answer: str) -> list[str]:
