@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
-
 from bot.dispatch_lead import DispatchLead
 from domain.clock import FixedClock
 from domain.messages import OutboxStatus, Priority, Reply
 from tests.fakes.memory_uow import MemoryStore
-from tests.unit.test_dispatcher import START, FakeSender, eventually, items, make
+from tests.unit.test_dispatcher import FakeSender, eventually, items, make
 from tests.unit.test_pacing import FakeTime
 
 
@@ -36,11 +34,6 @@ async def queue(store: MemoryStore, clock: FixedClock) -> None:
         await uow.outbox.add("telegram", "r", Reply("reply to r"), clock.now())
         assert await uow.outbox.claim([1]) == {1}  # the previous holder was sending m0's copy
         await uow.commit()
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(START)
 
 
 async def test_without_the_lead_nothing_is_sent_settled_or_read_and_new_rows_are_announced(

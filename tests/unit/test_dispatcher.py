@@ -3,7 +3,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Collection
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any, cast
 
 import pytest
@@ -14,10 +14,9 @@ from domain.clock import FixedClock
 from domain.delivery import PermanentFailure, RetryAfter, TemporaryFailure
 from domain.messages import OutboxItem, OutboxStatus, Priority, Reply
 from domain.ports import UnitOfWorkFactory
+from tests.conversation_harness import MONDAY_9AM
 from tests.fakes.memory_uow import MemoryOutbox, MemoryState, MemoryStore, MemoryUnitOfWork
 from tests.unit.test_pacing import FakeTime
-
-START = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
 
 
 class FakeSender:
@@ -91,11 +90,6 @@ class SlowReadStore(MemoryStore):
 
 
 @pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(START)
-
-
-@pytest.fixture
 def fake() -> FakeTime:
     return FakeTime()
 
@@ -165,7 +159,9 @@ async def test_each_item_is_delivered_once_in_order_per_chat(
     assert sorted(sender.attempts) == sorted(sender.delivered)
     assert [t for c, t in sender.delivered if c == "a"] == ["a1", "a2", "a3"]
     assert [t for c, t in sender.delivered if c == "b"] == ["b1", "b2"]
-    assert all(i.status is OutboxStatus.SENT and i.sent_at == START for i in items(store).values())
+    assert all(
+        i.status is OutboxStatus.SENT and i.sent_at == MONDAY_9AM for i in items(store).values()
+    )
     assert fake.now - 1000.0 >= 2.0  # chat "a" got 3 messages at 1 per second
 
 
@@ -193,7 +189,7 @@ async def test_429_delays_the_chat_and_pauses_the_channel_then_delivers_once(
     item = items(store)["hello"]
     assert item.status is OutboxStatus.PENDING
     assert item.attempts == 0  # the platform's wait is not a failed attempt
-    assert item.next_attempt_at == START + timedelta(seconds=5)
+    assert item.next_attempt_at == MONDAY_9AM + timedelta(seconds=5)
     assert item.last_error is not None and "RetryAfter" in item.last_error
 
     assert await dispatcher.run_once() == 0  # not due yet
@@ -217,7 +213,7 @@ async def test_temporary_failure_is_retried_with_backoff_then_sent(
 
     await dispatcher.run_once()
     item = items(store)["report received"]
-    assert (item.attempts, item.next_attempt_at) == (1, START + timedelta(seconds=2))
+    assert (item.attempts, item.next_attempt_at) == (1, MONDAY_9AM + timedelta(seconds=2))
     assert item.last_error == "TemporaryFailure: 502 Bad Gateway"
 
     advance(clock, 1)

@@ -19,15 +19,10 @@ from domain.delivery import Blocked
 from domain.messages import OutboxItem, OutboxStatus, Priority, Reply
 from domain.people import Role
 from tests.fakes.memory_uow import MemoryOutbox, MemoryState, MemoryStore, MemoryUnitOfWork
-from tests.unit.test_dispatcher import START, FakeSender, eventually, factory, items, make
+from tests.unit.test_dispatcher import FakeSender, eventually, factory, items, make
 from tests.unit.test_pacing import FakeTime
 
 Hook = Callable[[str, str], Awaitable[None] | None]
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(START)
 
 
 @pytest.fixture
