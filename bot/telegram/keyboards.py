@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from aiogram.types import (
     InlineKeyboardMarkup,
     KeyboardButton,
@@ -26,17 +28,28 @@ def _rows(choices: tuple[Choice, ...]) -> list[list[Choice]]:
     return rows + ([nav] if nav else [])
 
 
-def inline_keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
+def _inline_document(reply: Reply) -> dict[str, object] | None:
     if not reply.choices:
         return None
-    # Validated as one document: building each button as a model costs twice as much, and a
-    # keyboard is built for almost every intake step (bench.ingest).
-    return InlineKeyboardMarkup.model_validate({
+    return {
         "inline_keyboard": [
             [{"text": c.label, "callback_data": c.payload} for c in row]
             for row in _rows(reply.choices)
         ]
-    })
+    }
+
+
+def inline_keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
+    document = _inline_document(reply)
+    # Validated as one document: building each button as a model costs twice as much.
+    return None if document is None else InlineKeyboardMarkup.model_validate(document)
+
+
+def inline_keyboard_json(reply: Reply) -> str | None:
+    """The same keyboard as the JSON `reply_markup` that `SendText` sends: no model is built
+    only to be dumped again (a keyboard goes with almost every intake step, bench.ingest)."""
+    document = _inline_document(reply)
+    return None if document is None else json.dumps(document)
 
 
 def location_keyboard(reply: Reply, share_label: str) -> ReplyKeyboardMarkup:

@@ -25,10 +25,12 @@ from aiogram.methods import (
 )
 from aiogram.methods.base import Response
 
+from bot.telegram.send_text import SendText
+
 # Every Bot API method the service calls (sender, translator, polling, webhook set-up).
 CALLED_METHODS: tuple[type[TelegramMethod[Any]], ...] = (
     AnswerCallbackQuery, DeleteWebhook, GetFile, GetMe, GetUpdates,
-    SendDocument, SendMediaGroup, SendMessage, SendPhoto, SetWebhook,
+    SendDocument, SendMediaGroup, SendMessage, SendPhoto, SendText, SetWebhook,
 )
 
 

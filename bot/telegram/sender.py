@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from aiogram import Bot
 from aiogram.exceptions import (
@@ -18,7 +17,8 @@ from aiogram.exceptions import (
 )
 from aiogram.types import BufferedInputFile, InputMediaPhoto
 
-from bot.telegram.keyboards import inline_keyboard, location_keyboard
+from bot.telegram.keyboards import inline_keyboard, inline_keyboard_json, location_keyboard
+from bot.telegram.send_text import SendText
 from domain.delivery import Blocked, PermanentFailure, RetryAfter, TemporaryFailure
 from domain.messages import Reply
 from domain.ports import MediaStore
@@ -54,15 +54,15 @@ class TelegramSender:
                 await self._bot.send_document(chat_id, document)
         if not reply.text:
             return
-        markup: Any = (
-            location_keyboard(reply, self._share_label)
-            if reply.request_location
-            else inline_keyboard(reply)
-        )
         pieces = split_text(reply.text, TEXT_LIMIT)
-        for index, piece in enumerate(pieces):
-            last = index == len(pieces) - 1
-            await self._bot.send_message(chat_id, piece, reply_markup=markup if last else None)
+        for piece in pieces[:-1]:
+            await self._bot(SendText(chat_id=chat_id, text=piece))
+        if reply.request_location:
+            markup = location_keyboard(reply, self._share_label)
+            await self._bot.send_message(chat_id, pieces[-1], reply_markup=markup)
+        else:
+            markup_json = inline_keyboard_json(reply)
+            await self._bot(SendText(chat_id=chat_id, text=pieces[-1], reply_markup=markup_json))
 
     async def _send_captioned(self, chat_id: int, reply: Reply) -> bool:
         """One photo with a short text (a broadcast copy, typically) goes as ONE `sendPhoto`
