@@ -27,12 +27,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.ingest import clean_environ, machine, spawned, tail, wait_healthy
 from bench.pg import database
+from bench.processes import clean_environ, free_port, machine, spawned, tail, wait_healthy
 from storage.database import Database
 from storage.migrate import upgrade_to_head
 from tests.e2e.broadcast_seed import Chat, seed_broadcast, telegram_chats, zalo_chats
-from tests.e2e.harness import free_port, outbox_items
+from tests.e2e.harness import outbox_items
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.zalo_api import FakeZalo, ZaloSent
 

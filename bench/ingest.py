@@ -12,41 +12,40 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import gc
 import json
 import math
 import os
-import platform
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import aiohttp
-import psutil
-
 from bench.pg import database
+from bench.processes import (
+    HOST,
+    RssSampler,
+    clean_environ,
+    cpu_seconds,
+    free_port,
+    machine,
+    no_collections_here,
+    spawned,
+    wait_healthy,
+)
 from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegram
 from tests.fakes.telegram_users import FakeUser
 
 ROOT = Path(__file__).resolve().parent.parent
-HOST = "127.0.0.1"
 WEBHOOK_PATH = "/webhooks/telegram"
 WEBHOOK_SECRET = "bench-hook_secret42"
 BOT_USERNAME = "dlxh_test_bot"
 DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 STEP_TIMEOUT = 30.0  # seconds one user waits for one reply before counting it lost
-STARTUP_TIMEOUT = 60.0
 SETTLE = 0.5  # seconds to wait after the load for late (duplicate) replies
-STOP_TIMEOUT = 10.0
 CATEGORIES = ("Trật tự xây dựng", "Trật tự đô thị", "Trật tự an toàn giao thông",
               "Vệ sinh môi trường", "Giải phóng mặt bằng", "Khác")
 # (kind, text): "text" sends a message, "press" presses the inline button with that label.
@@ -168,97 +167,6 @@ async def drive(tg: TimedTelegram, scripts: list[list[Action]], deadline: float)
 
 
 # ---- the process under test ---------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-class RssSampler(threading.Thread):
-    """Peak resident memory of one process, sampled every 50 ms until stopped."""
-
-    def __init__(self, pid: int) -> None:
-        super().__init__(daemon=True, name="rss-sampler")
-        self._process = psutil.Process(pid)
-        self._halt = threading.Event()
-        self.peak = 0
-
-    def run(self) -> None:
-        while not self._halt.is_set():
-            with contextlib.suppress(psutil.Error):
-                self.peak = max(self.peak, self._process.memory_info().rss)
-            self._halt.wait(0.05)
-
-    def stop(self) -> int:
-        self._halt.set()
-        self.join(timeout=2)
-        return self.peak
-
-
-def cpu_seconds(pid: int) -> float:
-    times = psutil.Process(pid).cpu_times()
-    return float(times.user + times.system)
-
-
-@contextlib.contextmanager
-def no_collections_here() -> Iterator[None]:
-    """The benchmark's own garbage collector off during a load: a full collection of this
-    process (users, fake server, recorded stamps) took ~200 ms and was counted as the latency
-    of whichever bot it happened to hit. The bot processes are left as they are."""
-    gc.collect()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-
-
-@contextlib.contextmanager
-def spawned(command: list[str], env: dict[str, str], cwd: Path, log: Path
-            ) -> Iterator[subprocess.Popen[bytes]]:
-    """A child process, always stopped at the end: SIGTERM, then SIGKILL after a while."""
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, env=env, cwd=cwd, stdout=out,
-                                   stderr=subprocess.STDOUT)
-        try:
-            yield process
-        finally:
-            stop_process(process)
-
-
-def stop_process(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(STOP_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(STOP_TIMEOUT)
-
-
-async def wait_healthy(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
-    url = f"http://{HOST}:{port}/healthz"
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as session:
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise RuntimeError(f"the process exited ({process.returncode}):\n{tail(log)}")
-            with contextlib.suppress(aiohttp.ClientError, TimeoutError):
-                async with session.get(url) as response:
-                    if response.status == 200:
-                        return
-            await asyncio.sleep(0.05)
-    raise TimeoutError(f"not healthy within {STARTUP_TIMEOUT}s:\n{tail(log)}")
-
-
-def tail(path: Path, lines: int = 30) -> str:
-    with contextlib.suppress(OSError):
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    return ""
-
-
 # ---- one measured run ---------------------------------------------------------------------
 @dataclass
 class Figures:
@@ -339,14 +247,6 @@ def figures(name: str, tg: TimedTelegram, scripts: list[list[Action]], tally: Ta
 
 
 # ---- the service run ----------------------------------------------------------------------
-def clean_environ() -> dict[str, str]:
-    """This environment without anything the service's Settings would read."""
-    from bot.settings import Settings
-
-    names = {n.upper() for n in Settings.model_fields}
-    return {k: v for k, v in os.environ.items() if k.upper() not in names}
-
-
 def service_env(database_url: str, workdir: Path, port: int, pacing: str) -> dict[str, str]:
     env = clean_environ() | {
         "DATABASE_URL": database_url, "TELEGRAM_BOT_TOKEN": DEFAULT_TOKEN,
@@ -418,18 +318,6 @@ async def run_echo(args: argparse.Namespace, workdir: Path, steps_per_user: int)
 
 
 # ---- report -------------------------------------------------------------------------------
-def machine() -> str:
-    model = ""
-    with contextlib.suppress(OSError):
-        model = next((line.split(":", 1)[1].strip() for line in
-                      Path("/proc/cpuinfo").read_text().splitlines()
-                      if line.startswith("model name")), "")
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    return (f"machine: {os.cpu_count()} logical cores ({psutil.cpu_count(logical=False)} "
-            f"physical) {model}; {psutil.virtual_memory().total / 2**30:.1f} GiB RAM; "
-            f"load avg {load}; Python {platform.python_version()} on {platform.system()}")
-
-
 def describe(f: Figures) -> list[str]:
     lines = [
         f"[{f.name}]",
