@@ -106,11 +106,12 @@ def generate(count: int, months: int, due: int, seed: int = 7) -> Iterator[tuple
     for index in range(count):
         created = start + step * index
         steps, direct = _path(rng)
-        deadline: datetime | None = created + 3 * D
+        usual_deadline = created + 3 * D
+        deadline: datetime | None = usual_deadline
         overdue = index % stride == stride - 1 and index // stride < due
         if index >= not_due_from or overdue:
             steps, direct = OPEN_PATH, False
-            deadline = NOW + 3 * D if index >= not_due_from else min(deadline, NOW - H)
+            deadline = NOW + 3 * D if index >= not_due_from else min(usual_deadline, NOW - H)
         elif steps[0][1] is S.REJECTED:
             deadline = None
         year = created.astimezone(UTC).year

@@ -33,13 +33,13 @@ def service_settings(
     database_url: str, tmp_path: Path, tg: FakeTelegram, mode: str = "polling"
 ) -> Settings:
     return Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         database_url=database_url,
         media_dir=tmp_path / "media",
-        telegram_bot_token=tg.token,  # type: ignore[arg-type]
+        telegram_bot_token=tg.token,
         telegram_api_base=tg.base_url,
-        telegram_mode=mode,  # type: ignore[arg-type]
-        telegram_webhook_secret=WEBHOOK_SECRET if mode == "webhook" else None,  # type: ignore[arg-type]
+        telegram_mode=mode,
+        telegram_webhook_secret=WEBHOOK_SECRET if mode == "webhook" else None,
         http_port=free_port(),
     )
 
@@ -128,13 +128,13 @@ def zalo_settings(
     """Only the Zalo channel, pointed at the fake; PUBLIC_URL is the service itself."""
     port = free_port()
     return Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         database_url=database_url,
         media_dir=tmp_path / "media",
-        zalo_bot_token=zalo.token,  # type: ignore[arg-type]
+        zalo_bot_token=zalo.token,
         zalo_api_base=zalo.base_url,
-        zalo_mode=mode,  # type: ignore[arg-type]
-        zalo_webhook_secret=ZALO_WEBHOOK_SECRET if mode == "webhook" else None,  # type: ignore[arg-type]
+        zalo_mode=mode,
+        zalo_webhook_secret=ZALO_WEBHOOK_SECRET if mode == "webhook" else None,
         zalo_per_chat_rate=20.0,
         public_url=f"http://127.0.0.1:{port}" if public_url else None,
         http_port=port,

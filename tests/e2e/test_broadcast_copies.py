@@ -20,12 +20,12 @@ from domain.reports import MediaKind
 from handlers.broadcasting import copy_budget, copy_overflow, copy_reply
 from handlers.i18n import Catalog
 from storage.media import FileMediaStore
-from tests.conversation_harness import MONDAY_9AM, Person, services
+from tests.conversation_harness import MONDAY_9AM, Person, join, services
 from tests.fakes.memory_uow import MemoryStore
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.zalo_api import FakeZalo
 from tests.unit.orientation.test_orientation_limits import vietnamese
-from tests.unit.orientation.world import broadcasts, copies, join
+from tests.unit.orientation.world import broadcasts, copies
 
 PHOTO = b"\xff\xd8orientation poster"
 

@@ -100,11 +100,11 @@ async def test_ten_thousand_copies_each_delivered_once_despite_429s_and_5xx(
         opted_out = set(tg_chats[-10:] + z_chats[-10:])
 
         settings = Settings(
-            _env_file=None,  # type: ignore[call-arg]
+            _env_file=None,
             database_url=clean_database_url, media_dir=tmp_path / "media",
-            telegram_bot_token=tg.token,  # type: ignore[arg-type]
+            telegram_bot_token=tg.token,
             telegram_api_base=tg.base_url,
-            zalo_bot_token=zalo.token,  # type: ignore[arg-type]
+            zalo_bot_token=zalo.token,
             zalo_api_base=zalo.base_url,
             telegram_rate=math.inf, zalo_rate=math.inf,
         )

@@ -18,7 +18,7 @@ from tests.fakes.zalo_users import FakeZaloUser
 def both_channels(url: str, tmp_path: Path, tg: FakeTelegram, zalo: FakeZalo) -> Settings:
     settings = zalo_settings(url, tmp_path, zalo, "polling")
     return settings.model_copy(update={
-        "telegram_bot_token": Settings(_env_file=None, telegram_bot_token=tg.token)  # type: ignore[call-arg, arg-type]
+        "telegram_bot_token": Settings(_env_file=None, telegram_bot_token=tg.token)
         .telegram_bot_token,
         "telegram_api_base": tg.base_url,
     })

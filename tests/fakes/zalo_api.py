@@ -33,7 +33,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Self
 
 from aiohttp import ClientError, ClientSession, ClientTimeout, web
 
@@ -154,7 +154,7 @@ class FakeZalo:
         if self._runner is not None:
             await self._runner.cleanup()
 
-    async def __aenter__(self) -> FakeZalo:
+    async def __aenter__(self) -> Self:
         await self.start()
         return self
 

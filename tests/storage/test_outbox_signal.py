@@ -24,7 +24,11 @@ async def test_a_burst_of_announcements_reaches_another_process_s_listener_once(
     leader = OutboxSignal(listening.engine)
     worker = OutboxSignal(announcing.engine)
     try:
-        await leader.listen(lambda: (heard.append(1), first.set()))
+        def hear() -> None:
+            heard.append(1)
+            first.set()
+
+        await leader.listen(hear)
         for _ in range(5):  # five commits close together
             worker.announce()
         await asyncio.wait_for(first.wait(), timeout=5)

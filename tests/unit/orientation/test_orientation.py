@@ -12,7 +12,7 @@ from domain.messages import Priority
 from domain.people import Role
 from domain.reports import MediaKind, StoredMedia
 from handlers.types import Kind
-from tests.conversation_harness import MONDAY_9AM, Person
+from tests.conversation_harness import MONDAY_9AM, Person, join
 from tests.fakes.memory_uow import MemoryStore
 from tests.unit.orientation.world import (
     broadcasts,
@@ -20,7 +20,6 @@ from tests.unit.orientation.world import (
     copies,
     copy_for,
     follow,
-    join,
     labels,
     text_of,
 )

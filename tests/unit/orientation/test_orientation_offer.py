@@ -5,15 +5,9 @@ from __future__ import annotations
 from domain.broadcasts import AudienceKind
 from domain.clock import FixedClock
 from domain.people import Role
-from tests.conversation_harness import Person, file_report
+from tests.conversation_harness import Person, file_report, join
 from tests.fakes.memory_uow import MemoryStore
-from tests.unit.orientation.world import (
-    accept_answer,
-    broadcasts,
-    copies,
-    join,
-    labels,
-)
+from tests.unit.orientation.world import accept_answer, broadcasts, copies, labels
 
 ANSWER = "Đã yêu cầu chủ nhà tháo dỡ phần xây lấn vỉa hè"
 

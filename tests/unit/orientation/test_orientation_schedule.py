@@ -10,9 +10,9 @@ from domain.broadcasts import BroadcastStatus
 from domain.clock import FixedClock
 from domain.people import Role
 from handlers.broadcasting import launch_due
-from tests.conversation_harness import MONDAY_9AM, Person, services
+from tests.conversation_harness import MONDAY_9AM, Person, join, services
 from tests.fakes.memory_uow import MemoryStore
-from tests.unit.orientation.world import broadcasts, compose, copies, join, labels
+from tests.unit.orientation.world import broadcasts, compose, copies, labels
 
 
 async def to_schedule(hung: Person) -> None:
