@@ -37,6 +37,29 @@ class UTCDateTime(TypeDecorator[datetime]):
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
 
+    def result_processor(self, dialect: Dialect, coltype: object) -> Any:
+        # SQLite: the text SQLAlchemy wrote (UTC, no offset) read in one step. The usual path
+        # (SQLite's DATETIME parser, then `process_result_value`) costs 0.75 µs a value
+        # against 0.1 µs, and a sweep reads ~16,000 of them (bench.sweep).
+        if dialect.name != "sqlite":
+            return super().result_processor(dialect, coltype)
+        usual = super().result_processor(dialect, coltype)
+        assert usual is not None
+
+        def process(value: str | None) -> datetime | None:
+            if value is None:
+                return None
+            try:
+                fast = datetime.fromisoformat(value + "+00:00")
+            except (TypeError, ValueError):
+                fast = None
+            if fast is not None and fast.tzinfo is not None:  # a date alone would come naive
+                return fast
+            read: datetime | None = usual(value)  # not the text SQLAlchemy writes
+            return read
+
+        return process
+
 
 # JSON documents: JSONB on PostgreSQL, JSON (text) on SQLite.
 JSONDocument: TypeEngine[Any] = JSON().with_variant(JSONB(), "postgresql")

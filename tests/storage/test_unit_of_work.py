@@ -332,3 +332,42 @@ async def test_sqlite_a_new_connection_waits_while_another_process_writes(
     finally:
         other.close()
         await service.dispose()
+
+
+@ONLY_SQLITE
+async def test_sqlite_moments_written_by_other_hands_are_read_too(database: Database) -> None:
+    """The fast reading of stored moments (storage/types.py) falls back to SQLAlchemy's own for
+    text it did not write: without microseconds, or a date alone."""
+    local = datetime(2026, 3, 2, 15, 30, 15, tzinfo=HANOI)
+    async with database.unit_of_work() as uow:
+        person = await uow.people.add("A", Role.RESIDENT, None, local, ("zalo", "1", "1"))
+        await uow.commit()
+    async with database.engine.begin() as connection:
+        stored = (await connection.execute(
+            text("SELECT created_at FROM people WHERE id = :id"), {"id": person.id}
+        )).scalar_one()
+        assert stored == "2026-03-02 08:30:15.000000"  # UTC, as SQLAlchemy writes it
+        await connection.execute(text("UPDATE people SET created_at = '2026-03-02 08:30:15'"))
+    async with database.unit_of_work() as uow:
+        loaded = await uow.people.get(person.id)
+    assert loaded is not None and loaded.created_at == local
+    async with database.engine.begin() as connection:
+        await connection.execute(text("UPDATE people SET created_at = '2026-03-02'"))
+    async with database.unit_of_work() as uow:
+        loaded = await uow.people.get(person.id)
+    assert loaded is not None and loaded.created_at == datetime(2026, 3, 2, tzinfo=UTC)
+
+
+async def test_json_keeps_vietnamese_as_it_is(database: Database) -> None:
+    """Stored as UTF-8, not as `\\uXXXX` escapes (storage/database.py `json_text`)."""
+    reply = Reply("Phường Bồ Đề: đã tiếp nhận 📋")
+    async with database.unit_of_work() as uow:
+        await uow.outbox.add("telegram", "1", reply, NOW)
+        await uow.commit()
+    async with database.engine.connect() as connection:
+        stored = (await connection.execute(text("SELECT payload FROM outbox"))).scalar_one()
+    raw = stored if isinstance(stored, str) else str(stored)
+    assert "Phường Bồ Đề: đã tiếp nhận 📋" in raw and "\\u" not in raw
+    async with database.unit_of_work() as uow:
+        [item] = await uow.outbox.all()
+    assert item.reply == reply
