@@ -28,13 +28,14 @@ from pathlib import Path
 from typing import Any
 
 from bench.pg import database
-from bench.processes import clean_environ, free_port, machine, spawned, tail, wait_healthy
+from bench.processes import machine
 from storage.database import Database
 from storage.migrate import upgrade_to_head
 from tests.e2e.broadcast_seed import Chat, seed_broadcast, telegram_chats, zalo_chats
-from tests.e2e.harness import outbox_items
+from tests.e2e.harness import free_port, outbox_items
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.zalo_api import FakeZalo, ZaloSent
+from tests.processes import clean_environ, spawned, tail, wait_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"

@@ -25,19 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from bench.pg import database
-from bench.processes import (
-    HOST,
-    RssSampler,
-    clean_environ,
-    cpu_seconds,
-    free_port,
-    machine,
-    no_collections_here,
-    spawned,
-    wait_healthy,
-)
+from bench.processes import RssSampler, cpu_seconds, machine, no_collections_here
+from tests.e2e.harness import free_port
 from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegram
 from tests.fakes.telegram_users import FakeUser
+from tests.processes import HOST, clean_environ, spawned, wait_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
 WEBHOOK_PATH = "/webhooks/telegram"

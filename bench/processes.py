@@ -1,34 +1,17 @@
-"""What the benchmarks need of processes: starting and stopping the bot, its CPU and memory,
-the machine they run on."""
+"""What the benchmarks measure of processes: CPU, peak memory, the machine they run on.
+(Starting and stopping the service: tests/processes.py.)"""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import gc
 import os
 import platform
-import signal
-import socket
-import subprocess
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import aiohttp
 import psutil
-
-HOST = "127.0.0.1"
-STARTUP_TIMEOUT = 60.0
-STOP_TIMEOUT = 10.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class RssSampler(threading.Thread):
@@ -68,59 +51,6 @@ def no_collections_here() -> Iterator[None]:
         yield
     finally:
         gc.enable()
-
-
-@contextlib.contextmanager
-def spawned(command: list[str], env: dict[str, str], cwd: Path, log: Path
-            ) -> Iterator[subprocess.Popen[bytes]]:
-    """A child process, always stopped at the end: SIGTERM, then SIGKILL after a while."""
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, env=env, cwd=cwd, stdout=out,
-                                   stderr=subprocess.STDOUT)
-        try:
-            yield process
-        finally:
-            stop_process(process)
-
-
-def stop_process(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(STOP_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(STOP_TIMEOUT)
-
-
-async def wait_healthy(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
-    url = f"http://{HOST}:{port}/healthz"
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as session:
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise RuntimeError(f"the process exited ({process.returncode}):\n{tail(log)}")
-            with contextlib.suppress(aiohttp.ClientError, TimeoutError):
-                async with session.get(url) as response:
-                    if response.status == 200:
-                        return
-            await asyncio.sleep(0.05)
-    raise TimeoutError(f"not healthy within {STARTUP_TIMEOUT}s:\n{tail(log)}")
-
-
-def tail(path: Path, lines: int = 30) -> str:
-    with contextlib.suppress(OSError):
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    return ""
-
-
-def clean_environ() -> dict[str, str]:
-    """This environment without anything the service's Settings would read."""
-    from bot.settings import Settings
-
-    names = {n.upper() for n in Settings.model_fields}
-    return {k: v for k, v in os.environ.items() if k.upper() not in names}
 
 
 def machine() -> str:

@@ -23,6 +23,7 @@ from aiogram.exceptions import (
 from aiogram.methods import TelegramMethod
 from aiogram.types import Update
 
+from bot.poll_backoff import PollBackoff
 from bot.retry_policy import FailureCounter
 
 log = logging.getLogger(__name__)
@@ -122,13 +123,15 @@ async def _delete_webhook(bot: Bot, max_backoff: float) -> None:
 
 
 async def poll(
-    dispatcher: Dispatcher, bot: Bot, timeout: int = 25, max_backoff: float = 60.0
+    dispatcher: Dispatcher, bot: Bot, timeout: int = 25, max_backoff: float = 60.0,
+    first_backoff: float = 1.0,
 ) -> None:
     await _delete_webhook(bot, max_backoff)
     feeder = _Feeder(dispatcher, bot)
     offset: int | None = None
-    backoff = 1.0
+    backoff = PollBackoff(timeout, first_backoff, max_backoff)
     while True:
+        backoff.asking()
         try:
             updates = await bot.get_updates(
                 offset=offset, timeout=timeout, allowed_updates=ALLOWED_UPDATES
@@ -137,17 +140,16 @@ async def poll(
             await asyncio.sleep(error.retry_after)
             continue
         except AiogramError as error:  # API errors, and answers aiogram could not read
-            log.warning("getUpdates failed (%s); retrying in %.1fs", error, backoff)
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, max_backoff)
+            pause = backoff.request_failed()
+            log.warning("getUpdates failed (%s); retrying in %.1fs", error, pause)
+            await asyncio.sleep(pause)
             continue
         try:
             await feeder.feed(updates)
         except Exception:
             log.exception("handling a batch of updates failed; it will be fed again")
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, max_backoff)
+            await asyncio.sleep(backoff.failed())
             continue
         if updates:
             offset = updates[-1].update_id + 1
-        backoff = 1.0
+        backoff.succeeded()

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from bot.poll_backoff import PollBackoff
 from bot.retry_policy import FailureCounter
 from bot.zalo.client import ZaloClient, ZaloError, ZaloPermanent, ZaloRetryAfter
 from bot.zalo.translate import ZaloTranslator
@@ -44,28 +45,31 @@ class ZaloPoller:
         *,
         timeout: int = POLL_TIMEOUT,
         sleep: Sleep = asyncio.sleep,
+        clock: Callable[[], float] | None = None,  # default: the event loop's
     ) -> None:
         self._client = client
         self._translator = translator
         self._conversation = conversation
         self._timeout = timeout
         self._sleep = sleep
+        self._clock = clock
 
     async def run(self) -> None:
         await self._delete_webhook()
-        backoff = 1.0
+        backoff = PollBackoff(self._timeout, longest=MAX_BACKOFF, clock=self._clock)
         while True:
+            backoff.asking()
             try:
                 update = await self._client.get_updates(self._timeout)
-                backoff = 1.0
+                backoff.succeeded()
             except ZaloRetryAfter as error:
                 log.warning("getUpdates: Zalo asked to wait %.0fs", error.retry_after)
                 await self._sleep(error.retry_after)
                 continue
             except ZaloError as error:
-                log.warning("getUpdates failed (%s); retrying in %.0fs", error, backoff)
-                await self._sleep(backoff)
-                backoff = min(backoff * 2, MAX_BACKOFF)
+                pause = backoff.request_failed()
+                log.warning("getUpdates failed (%s); retrying in %.0fs", error, pause)
+                await self._sleep(pause)
                 continue
             if update is not None:
                 await self.handle(update)

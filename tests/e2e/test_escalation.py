@@ -4,8 +4,14 @@ fixed clock moved forward instead of waiting. Every person gets each message exa
 from __future__ import annotations
 
 import asyncio
+import glob
+import json
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from bot.org_loader import load_org_config
 from bot.settings import Settings
@@ -13,11 +19,12 @@ from domain.clock import FixedClock
 from domain.people import Role
 from handlers.admin import create_invitations
 from storage.database import Database
-from tests.e2e.harness import invitation, running, service_settings
+from tests.e2e.harness import free_port, invitation, running, service_settings
 from tests.e2e.test_telegram_cases import answer_to, press_starting
 from tests.e2e.test_telegram_intake import file_report
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.telegram_users import FakeUser
+from tests.processes import HOST, clean_environ, serving
 
 # Monday 30 Nov 2026 09:00 in Hà Nội; "as the rules say" gives a normal case 3 working days.
 MONDAY_9AM = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
@@ -167,3 +174,87 @@ async def test_verification_silence_closes_the_case_once(
     assert len(closing) == 1
     case = await case_json(url, code)
     assert case["status"] == "closed" and case["timeline"][-1]["note"] == "not_verified"
+
+
+# ---- the same ladder, the service in its own process under libfaketime ----------------------
+LIBFAKETIME = next(iter(sorted(glob.glob("/usr/lib/*/faketime/libfaketime.so.1"))), None)
+ROOT = Path(__file__).resolve().parents[2]
+MARGIN = timedelta(minutes=5)  # the case is assigned some seconds after 09:00: its steps too
+
+
+def faked_service_env(url: str, tmp_path: Path, tg: FakeTelegram, port: int) -> dict[str, str]:
+    assert LIBFAKETIME is not None
+    return clean_environ() | {
+        "DATABASE_URL": url, "MEDIA_DIR": str(tmp_path / "media"),
+        "TELEGRAM_BOT_TOKEN": tg.token, "TELEGRAM_API_BASE": tg.base_url,
+        "HTTP_HOST": HOST, "HTTP_PORT": str(port), "SWEEP_SECONDS": "0.2",
+        # The system clock as the outside check shifts it: read from the file at every call.
+        "LD_PRELOAD": LIBFAKETIME, "FAKETIME_TIMESTAMP_FILE": str(tmp_path / "faketime"),
+        "FAKETIME_NO_CACHE": "1", "TZ": "UTC",
+    }
+
+
+def set_system_clock(tmp_path: Path, moment: datetime) -> None:
+    """From now on the service's clock reads `moment`, and runs on from there."""
+    (tmp_path / "faketime").write_text(f"@{moment.astimezone(UTC):%Y-%m-%d %H:%M:%S}\n")
+
+
+async def shift_to(tg: FakeTelegram, tmp_path: Path, moment: datetime, code: str,
+                   expected: dict[str, list[str]]) -> None:
+    set_system_clock(tmp_path, moment)
+    await tg.wait_for(lambda: received(tg, code) == expected, timeout=15,
+                      message=f"at {moment}: expected {expected}, got {received(tg, code)}")
+    await asyncio.sleep(SETTLE)  # later sweeps must not send anything again
+    assert received(tg, code) == expected
+
+
+def reviews(tg: FakeTelegram, name: str) -> list[str]:
+    return [t for t in tg.texts(PEOPLE[name]) if "Báo cáo tháng" in t]
+
+
+async def monthly_json(env: dict[str, str], month: str) -> dict[str, Any]:
+    """`dlxh report monthly --json`, run under the same shifted clock."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "report", "monthly", "--month", month, "--json",
+        env=env | {"LOG_LEVEL": "WARNING"}, cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await process.communicate()
+    assert process.returncode == 0, err.decode()
+    figures: dict[str, Any] = json.loads(out)
+    return figures
+
+
+@pytest.mark.skipif(LIBFAKETIME is None, reason="no libfaketime (.ci/run installs it)")
+async def test_under_a_shifted_system_clock_each_person_gets_each_step_once(
+    tg: FakeTelegram, clean_database_url: str, tmp_path: Path
+) -> None:
+    """What the outside check does: `dlxh serve` with LD_PRELOAD=libfaketime, the clock moved
+    past each deadline, every person's reminders counted, then the monthly review."""
+    url, port = clean_database_url, free_port()
+    env = faked_service_env(url, tmp_path, tg, port)
+    set_system_clock(tmp_path, MONDAY_9AM)
+    async with serving(env, ROOT, tmp_path / "serve.log", port):
+        code = await assigned_case(tg, url, await staff_joins(tg, url))
+        await shift_to(tg, tmp_path, REMINDER - MARGIN, code, {})
+        expected = {"minh": ["reminder"]}
+        await shift_to(tg, tmp_path, REMINDER + MARGIN, code, expected)
+        expected = {"minh": ["reminder", "deadline"], "head": ["deadline"]}
+        await shift_to(tg, tmp_path, DEADLINE + MARGIN, code, expected)
+        expected |= {"hung": ["board"]}
+        await shift_to(tg, tmp_path, BOARD_STEP + MARGIN, code, expected)
+        expected |= {"leader": ["leader"]}
+        await shift_to(tg, tmp_path, LEADER_STEP + MARGIN, code, expected)
+        await shift_to(tg, tmp_path, LEADER_STEP + timedelta(days=20), code, expected)
+        # November's review went to the board on 1 December, once: one report, none overdue yet.
+        for officer in ("hung", "leader"):
+            [review] = reviews(tg, officer)
+            assert "Báo cáo tháng 11/2026: 1 phản ánh" in review  # written as people write it
+            assert "Đang quá hạn: 0" in review
+    assert tg.texts(PEOPLE["tam"])[1:] == []  # the other unit heard nothing after joining
+    figures = await monthly_json(env, "2026-11")
+    assert figures["total"] == 1 and figures["by_status"] == {"assigned": 1}
+    [overdue] = figures["overdue"]
+    assert overdue["code"] == code and overdue["deadline"] == "answer"
+    late = (LEADER_STEP + timedelta(days=20) - DEADLINE).total_seconds() / 3600
+    assert abs(overdue["late_hours"] - late) <= 1

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
+import pytest
 from aiogram import Dispatcher, Router
 from aiogram.types import Message
 
@@ -96,3 +98,40 @@ async def test_polling_starts_even_if_the_server_refuses_delete_webhook() -> Non
             await asyncio.gather(task, return_exceptions=True)
             await bot.session.close()
     assert seen == ["xin chào"]
+
+
+async def test_long_calls_that_fail_keep_the_pause_short(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A getUpdates cut off after a long poll's length (a timeout, a system clock moved
+    forward) is retried after the first pause, not after doubling ones; quick failures double."""
+    router = Router()
+    dispatcher = Dispatcher()
+    dispatcher.include_router(router)
+    async with FakeTelegram() as tg:
+        bot = tg.make_bot()
+        bot.session.timeout = 1.2  # the client gives up before the fake answers
+        tg.delay("getUpdates", 3.0)
+        caplog.set_level(logging.WARNING, logger="bot.telegram.polling")
+        task = asyncio.create_task(
+            poll(dispatcher, bot, timeout=1, max_backoff=10.0, first_backoff=0.2)
+        )
+        try:
+            await tg.wait_for(lambda: len(pauses(caplog)) >= 3, timeout=15)
+            assert pauses(caplog)[:3] == ["0.2", "0.2", "0.2"]
+            tg.delay("getUpdates", 0)
+            tg.fail_next("getUpdates", status=502, times=3)  # quick failures
+            caplog.clear()
+            await tg.wait_for(lambda: len(pauses(caplog)) >= 3, timeout=15)
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            await bot.session.close()
+    assert pauses(caplog)[:3] == ["0.2", "0.4", "0.8"]
+
+
+def pauses(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [
+        r.getMessage().rsplit("retrying in ", 1)[1].rstrip("s")
+        for r in caplog.records if "getUpdates failed" in r.getMessage()
+    ]

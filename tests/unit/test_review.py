@@ -136,7 +136,7 @@ def test_derived_percentages_and_hot_cases() -> None:
 def test_the_message_in_both_languages() -> None:
     org = load_org_config(None)
     vi = review_message(figures(), Catalog("vi"), org)
-    assert vi.startswith("📊 Báo cáo tháng 2026-10: 4 phản ánh")
+    assert vi.startswith("📊 Báo cáo tháng 10/2026: 4 phản ánh")
     assert "3/4 (75,0 %)" in vi and "Xác nhận đã khắc phục: — (0/0)" in vi
     assert "Khác (3), no-longer-configured (1)" in vi  # an unknown code shows as itself
     en = review_message(figures(median_days_to_answer=None), Catalog("en"), org)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import unicodedata
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from bot.zalo.client import ZaloTemporary
 from bot.zalo.polling import ZaloPoller
 from bot.zalo.translate import MediaUnavailable, ZaloTranslator
 from handlers.types import Incoming, Kind
@@ -131,3 +133,36 @@ async def test_the_poller_gives_up_on_a_poisoned_update(translator: ZaloTranslat
     poller = ZaloPoller(None, translator, conversation, sleep=sleep)  # type: ignore[arg-type]
     await poller.handle(update("message.text.received", text="x"))
     assert conversation.handled == [] and conversation.failures == 100 - 8
+
+
+class FailingUpdates:
+    """A Zalo client whose getUpdates fails; each failure takes `took[i]` seconds."""
+
+    def __init__(self, took: list[float], now: list[float]) -> None:
+        self.took, self.now = took, now
+
+    async def delete_webhook(self) -> None:
+        return None
+
+    async def get_updates(self, timeout: int) -> None:
+        if not self.took:
+            raise asyncio.CancelledError  # the test is over
+        self.now[0] += self.took.pop(0)
+        raise ZaloTemporary("getUpdates", 0, "timed out")
+
+
+async def test_the_poller_doubles_pauses_only_after_quick_failures(
+    translator: ZaloTranslator,
+) -> None:
+    now, naps = [0.0], []
+
+    async def sleep(seconds: float) -> None:
+        naps.append(seconds)
+
+    # Two quick failures, three cut off after a long poll's length, two quick ones again.
+    client = FailingUpdates([0.1, 0.1, 30.0, 400_000.0, 30.0, 0.1, 0.1], now)
+    poller = ZaloPoller(client, translator, FlakyConversation(0), timeout=30,  # type: ignore[arg-type]
+                        sleep=sleep, clock=lambda: now[0])
+    with pytest.raises(asyncio.CancelledError):
+        await poller.run()
+    assert naps == [1.0, 2.0, 1.0, 1.0, 1.0, 1.0, 2.0]
