@@ -35,7 +35,7 @@ from tests.e2e.broadcast_seed import Chat, seed_broadcast, telegram_chats, zalo_
 from tests.e2e.harness import free_port, outbox_items
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.zalo_api import FakeZalo, ZaloSent
-from tests.processes import clean_environ, spawned, tail, wait_healthy
+from tests.processes import clean_environ, serving, tail
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -124,9 +124,7 @@ async def service(
     """`python -m bot serve` in its own process, stopped (SIGTERM) when the block ends."""
     port = free_port()
     log = workdir / f"{name}.log"
-    with spawned([sys.executable, "-m", "bot", "serve"], env | {"HTTP_PORT": str(port)},
-                 ROOT, log) as process:
-        await wait_healthy(port, process, log)
+    async with serving(env | {"HTTP_PORT": str(port)}, ROOT, log, port) as process:
         yield process
     if verbose:
         print(f"--- {name} log ---\n{tail(log)}", file=sys.stderr)

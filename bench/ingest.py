@@ -4,14 +4,14 @@
 
 The service (``python -m bot serve``, TELEGRAM_MODE=webhook) and the reference echo bot
 (``bench/echo_bot.py``) each run in their own process against the fake Bot API server of
-``tests/fakes``, which runs here together with the simulated users. See bench/README.md.
+``tests/fakes``, which runs here together with the simulated users (bench/simulated_users.py).
+See bench/README.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import math
 import os
@@ -23,143 +23,27 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from bench.pg import database
 from bench.processes import RssSampler, cpu_seconds, machine, no_collections_here
+from bench.simulated_users import (
+    BOT_USERNAME,
+    Action,
+    Tally,
+    TimedTelegram,
+    drive,
+    echo_script,
+    service_script,
+)
 from tests.e2e.harness import free_port
-from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegram
-from tests.fakes.telegram_users import FakeUser
+from tests.fakes.telegram_api import DEFAULT_TOKEN
 from tests.processes import HOST, clean_environ, spawned, wait_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
 WEBHOOK_PATH = "/webhooks/telegram"
 WEBHOOK_SECRET = "bench-hook_secret42"
-BOT_USERNAME = "dlxh_test_bot"
-DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-STEP_TIMEOUT = 30.0  # seconds one user waits for one reply before counting it lost
 SETTLE = 0.5  # seconds to wait after the load for late (duplicate) replies
-CATEGORIES = ("Trật tự xây dựng", "Trật tự đô thị", "Trật tự an toàn giao thông",
-              "Vệ sinh môi trường", "Giải phóng mặt bằng", "Khác")
-# (kind, text): "text" sends a message, "press" presses the inline button with that label.
-Action = tuple[str, str]
-
-
-# ---- the fake Bot API, with arrival times -------------------------------------------------
-class TimedTelegram(FakeTelegram):
-    """The fake Bot API server, stamping (perf_counter) every message the bot sends."""
-
-    def __init__(self) -> None:
-        super().__init__(DEFAULT_TOKEN, bot_username=BOT_USERNAME)
-        self.stamps: dict[int, list[float]] = {}
-        self._arrived: dict[int, asyncio.Event] = {}
-
-    def _record(self, method: str, p: dict[str, Any], content: dict[str, Any], *,
-                text: str | None, file_ids: list[str] | None = None,
-                group: str | None = None) -> dict[str, Any]:
-        result = super()._record(method, p, content, text=text, file_ids=file_ids, group=group)
-        chat_id = int(result["chat"]["id"])
-        self.stamps.setdefault(chat_id, []).append(time.perf_counter())
-        self._event(chat_id).set()
-        return result
-
-    def _event(self, chat_id: int) -> asyncio.Event:
-        return self._arrived.setdefault(chat_id, asyncio.Event())
-
-    def count(self, chat_id: int) -> int:
-        return len(self.stamps.get(chat_id, ()))
-
-    async def wait_count(self, chat_id: int, count: int, timeout: float) -> bool:
-        """Wait (woken by each arrival, no polling) until ``count`` messages reached the chat."""
-        deadline = time.perf_counter() + timeout
-        event = self._event(chat_id)
-        while self.count(chat_id) < count:
-            left = deadline - time.perf_counter()
-            if left <= 0:
-                return False
-            event.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(event.wait(), left)
-        return True
-
-
-# ---- the simulated users ------------------------------------------------------------------
-@dataclass
-class Tally:
-    latencies: list[float] = field(default_factory=list)  # seconds, one per answered step
-    lost: int = 0  # steps whose reply never came
-    stuck: list[str] = field(default_factory=list)  # users who could not go on, and why
-
-
-def intake(report: int) -> list[Action]:
-    """One whole report, pressing what the bot offers."""
-    category = CATEGORIES[report % len(CATEGORIES)]
-    return [("press", "📝 Gửi phản ánh"), ("press", category),
-            ("press", "✅ Đúng, Phường Bồ Đề"), ("text", f"Ngõ {report + 1} phố Bồ Đề"),
-            ("text", f"Vụ việc số {report + 1}: xây lấn vỉa hè"), ("press", "✅ Xong"),
-            ("press", "Bình thường"), ("press", "📨 Gửi")]
-
-
-def service_script(code: str, reports: int) -> list[Action]:
-    return [("text", f"/start {code}")] + [a for r in range(reports) for a in intake(r)]
-
-
-def echo_script(steps: int) -> list[Action]:
-    return [("text", f"Tin nhắn thử số {i + 1}") for i in range(steps)]
-
-
-async def act(user: FakeUser, action: Action) -> None:
-    kind, text = action
-    if kind == "press":
-        await user.press(text)
-    else:
-        await user.send_text(text)
-
-
-async def step(tg: TimedTelegram, user: FakeUser, action: Action, tally: Tally) -> bool:
-    """One action and the bot's reply; the latency runs until the fake recorded the reply."""
-    before = tg.count(user.chat_id)
-    started = time.perf_counter()
-    await act(user, action)
-    if not await tg.wait_count(user.chat_id, before + 1, STEP_TIMEOUT):
-        tally.lost += 1
-        tally.stuck.append(f"user {user.id}: no reply to {action}")
-        return False
-    tally.latencies.append(tg.stamps[user.chat_id][before] - started)
-    return True
-
-
-async def play(tg: TimedTelegram, user: FakeUser, script: list[Action], start: asyncio.Event,
-               tally: Tally) -> None:
-    await start.wait()
-    for action in script:
-        try:
-            if not await step(tg, user, action, tally):
-                return
-        except LookupError as error:  # the button to press is not there
-            tally.stuck.append(f"user {user.id}: {error}")
-            return
-
-
-async def drive(tg: TimedTelegram, scripts: list[list[Action]], deadline: float) -> Tally:
-    """Every user plays its script at the same time; bounded by ``deadline`` seconds."""
-    tally, start = Tally(), asyncio.Event()
-    users = [tg.user(id=700_000 + i, first_name=f"CTV {i + 1}") for i in range(len(scripts))]
-    tasks = [asyncio.create_task(play(tg, u, s, start, tally)) for u, s in zip(
-        users, scripts, strict=True)]
-    start.set()
-    done, pending = await asyncio.wait(tasks, timeout=deadline)
-    for task in pending:
-        task.cancel()
-        tally.stuck.append("a user was still busy at the overall deadline")
-    await asyncio.gather(*tasks, return_exceptions=True)
-    for task in done:
-        if task.exception() is not None:
-            tally.stuck.append(f"a user failed: {task.exception()!r}")
-    return tally
-
-
-# ---- the process under test ---------------------------------------------------------------
+DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 # ---- one measured run ---------------------------------------------------------------------
 @dataclass
 class Figures:
@@ -203,7 +87,7 @@ async def measure(target: Target, tg: TimedTelegram, scripts: list[list[Action]]
                   deadline: float) -> Figures:
     env = {**target.env, "TELEGRAM_API_BASE": tg.base_url}
     log = target.workdir / f"{target.name}.log"
-    with spawned(target.command, env, target.workdir, log) as process:
+    async with spawned(target.command, env, target.workdir, log) as process:
         sampler = RssSampler(process.pid)
         sampler.start()
         try:
@@ -347,10 +231,10 @@ def in_brief(f: Figures) -> str:
 
 
 def ratios(rounds: list[tuple[Figures, Figures]]) -> list[str]:
-    """Each round's ratios (the two runs of a round are minutes apart at most, so the machine's
-    drift touches both alike) and their median, which the verdict is on."""
+    """Each round's ratios (the two runs of a round follow each other within a minute, so the
+    machine's drift touches both alike) and their median, which the verdict is on."""
     cpu = [s.cpu_ms_per_step / e.cpu_ms_per_step for s, e in rounds]
-    p99 = [s.p99_ms / e.p99_ms if e.p99_ms else math.nan for s, e in rounds]
+    p99 = [s.p99_ms / e.p99_ms for s, e in rounds if e.p99_ms] or [math.nan]
     each = ", ".join
     cpu_median, p99_median = statistics.median(cpu), statistics.median(p99)
     return [

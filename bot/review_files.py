@@ -58,9 +58,9 @@ class Labels:
         return None if moment is None else moment.astimezone(self.zone).replace(tzinfo=None)
 
 
-def shown_month(figures: MonthlyFigures) -> str:
-    """The month as people write it ("11/2026": "tháng 11/2026"); files and JSON keep 2026-11."""
-    return f"{figures.month:%m/%Y}"
+def shown_month(figures: MonthlyFigures, catalog: Catalog) -> str:
+    """The month as people write it (`review.month`: "tháng 11/2026"); JSON keeps 2026-11."""
+    return catalog.t("review.month", month=f"{figures.month:%m}", year=figures.month.year)
 
 
 def _table(counts: dict[str, int], known: list[str]) -> list[tuple[str, int]]:
@@ -86,7 +86,7 @@ def review_message(
     t = catalog.t
     median = figures.median_days_to_answer
     text = t(
-        "review.message", month=shown_month(figures), total=figures.total,
+        "review.message", month=shown_month(figures, catalog), total=figures.total,
         resolved=figures.resolved,
         resolved_pct=labels.number(figures.resolved_pct, " %"),
         on_time_pct=labels.number(figures.resolved_on_time_pct, " %"),
@@ -225,7 +225,7 @@ def review_chart(
     rows = max(1, *(len(bars) for _, bars, _ in panels))
     figure = Figure(figsize=(11, 1.6 + 0.38 * rows), dpi=100, layout="constrained")
     FigureCanvasAgg(figure)
-    figure.suptitle(t("review.chart.title", month=shown_month(figures)), fontsize=14)
+    figure.suptitle(t("review.chart.title", month=shown_month(figures, catalog)), fontsize=14)
     for axes, (title, bars, colour) in zip(figure.subplots(1, 2), panels, strict=True):
         names = [name for name, _ in reversed(bars)]
         counts = [count for _, count in reversed(bars)]

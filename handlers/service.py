@@ -16,6 +16,7 @@ from domain.people import Person, Role
 from domain.ports import UnitOfWork, UnitOfWorkFactory
 from handlers.context import Context, Services
 from handlers.conversation import route
+from handlers.text import storable
 from handlers.types import Incoming
 
 
@@ -67,6 +68,10 @@ class ConversationService:
 
     async def handle(self, incoming: Incoming) -> bool:
         """Handle and commit one event; False if it was handled before (a redelivery)."""
+        incoming = replace(
+            incoming, text=storable(incoming.text), payload=storable(incoming.payload),
+            display_name=storable(incoming.display_name),
+        )
         async with self._locks.hold(incoming.chat_key), self._uow_factory() as uow:
             await uow.lock_chat(incoming.chat_key)
             now = self._services.clock.now()

@@ -48,6 +48,18 @@ def nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
+def storable(text: str) -> str:
+    """The text with each lone UTF-16 surrogate (a JSON `"\\ud83d"` without its pair) as U+FFFD:
+    a database stores UTF-8, which has no such character, and would refuse the whole update."""
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text
+
+
 def split_text(text: str, limit: int) -> list[str]:
     """Cut a long text into pieces of at most `limit` characters, between words where possible."""
     text = nfc(text)

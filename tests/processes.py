@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -29,17 +29,19 @@ def clean_environ() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k.upper() not in names}
 
 
-@contextlib.contextmanager
-def spawned(command: list[str], env: dict[str, str], cwd: Path, log: Path
-            ) -> Iterator[subprocess.Popen[bytes]]:
-    """A child process, always stopped at the end: SIGTERM, then SIGKILL after a while."""
+@asynccontextmanager
+async def spawned(
+    command: list[str], env: dict[str, str], cwd: Path, log: Path
+) -> AsyncIterator[subprocess.Popen[bytes]]:
+    """A child process, always stopped at the end (SIGTERM, then SIGKILL after a while),
+    without blocking the event loop: fakes served by this process keep answering it."""
     with log.open("wb") as out:
         process = subprocess.Popen(command, env=env, cwd=cwd, stdout=out,
                                    stderr=subprocess.STDOUT)
         try:
             yield process
         finally:
-            stop_process(process)
+            await asyncio.to_thread(stop_process, process)
 
 
 def stop_process(process: subprocess.Popen[bytes]) -> None:
@@ -78,15 +80,7 @@ def tail(path: Path, lines: int = 30) -> str:
 async def serving(
     env: dict[str, str], cwd: Path, log: Path, port: int
 ) -> AsyncIterator[subprocess.Popen[bytes]]:
-    """`python -m bot serve` as a process of its own, healthy, until the block ends; stopped
-    without blocking the event loop (fakes served by this process keep answering it)."""
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "serve"], env=env, cwd=cwd, stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            await wait_healthy(port, process, log)
-            yield process
-        finally:
-            await asyncio.to_thread(stop_process, process)
+    """`python -m bot serve` as a process of its own, healthy, until the block ends."""
+    async with spawned([sys.executable, "-m", "bot", "serve"], env, cwd, log) as process:
+        await wait_healthy(port, process, log)
+        yield process

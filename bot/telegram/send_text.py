@@ -5,7 +5,9 @@ and reads the Bot API's answer into a whole `Message` (chat, sender, the keyboar
 8 % of the service's CPU in `bench.ingest`, for a result the service never looks at (the
 outbox records only that the call succeeded). `SendText` is a `TelegramMethod` of our own, sent
 through the same `Bot` and session, so errors, 429s and timeouts arrive exactly as for aiogram's
-own methods; the form on the wire has the same fields (`tests/unit/test_send_text.py`).
+own methods; the form on the wire has the same fields (`tests/unit/test_send_text.py`). It has
+no fields for the Bot's defaults (parse mode, link previews): the service's Bot has none, and a
+test says so.
 """
 
 from __future__ import annotations

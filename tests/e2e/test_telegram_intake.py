@@ -132,6 +132,26 @@ async def test_wrong_or_missing_webhook_secret_is_refused_and_stores_nothing(
     assert len(tg.texts(5003)) == 1
 
 
+async def test_a_name_and_an_address_with_half_an_emoji_are_stored_not_refused(
+    tg: FakeTelegram, clean_database_url: str, tmp_path: Path
+) -> None:
+    """Half an emoji (a lone UTF-16 surrogate in the update's JSON) cannot be stored as UTF-8:
+    it becomes U+FFFD instead of failing the update again at every delivery."""
+    url = clean_database_url
+    async with running(service_settings(url, tmp_path, tg, "webhook"), tg):
+        hoa = tg.user(id=5008, first_name="Hoa \ud83c")
+        assert "cộng tác viên" in await step(hoa, hoa.send_text(f"/start {await invitation(url)}"))
+        for label in ("📝 Gửi phản ánh", "Trật tự xây dựng", "✅ Đúng, Phường Bồ Đề"):
+            await step(hoa, hoa.press(label))
+        assert "Bước 4/6" in await step(hoa, hoa.send_text("Ngõ 5 \ud83c"))
+        assert "Bước 5/6" in await step(hoa, hoa.send_text("Cống tắc"))
+        for label in ("✅ Xong", "Bình thường"):
+            await step(hoa, hoa.press(label))
+        assert "PA-" in await step(hoa, hoa.press("📨 Gửi"))
+    [report] = await stored_reports(url)
+    assert report["address"] == "Ngõ 5 \ufffd"
+
+
 async def test_updates_of_one_chat_are_handled_in_order(
     tg: FakeTelegram, clean_database_url: str, tmp_path: Path
 ) -> None:

@@ -140,6 +140,7 @@ def test_the_message_in_both_languages() -> None:
     assert "3/4 (75,0 %)" in vi and "Xác nhận đã khắc phục: — (0/0)" in vi
     assert "Khác (3), no-longer-configured (1)" in vi  # an unknown code shows as itself
     en = review_message(figures(median_days_to_answer=None), Catalog("en"), org)
+    assert en.startswith("📊 Review of 10/2026: 4 reports")
     assert "3/4 (75.0 %)" in en and "Median time to answer: —" in en
 
 
