@@ -4,20 +4,15 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from aiogram import Bot
-from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramRetryAfter
 from aiohttp import web
-from pydantic import SecretStr
 
-from bot.app import build_app
-from bot.settings import Settings
 from bot.telegram.keyboards import inline_keyboard, inline_keyboard_json
 from bot.telegram.send_text import SendText, SentMessage
 from domain.messages import Choice, Reply
@@ -94,21 +89,3 @@ async def test_a_429_is_raised_as_for_aiogram_methods(api: tuple[CapturingBotApi
         await bot(SendText(chat_id=1001, text="x"))
     assert raised.value.retry_after == 7
 
-
-async def test_the_services_bot_has_no_defaults_that_send_text_would_leave_out(
-    tmp_path: Path,
-) -> None:
-    """aiogram's SendMessage fills parse_mode, link previews and the like from the Bot's
-    defaults; SendText has no such fields. Giving the Bot defaults means adding them there."""
-    settings = Settings(
-        _env_file=None,
-        database_url=f"sqlite+aiosqlite:///{tmp_path}/x.db",
-        media_dir=tmp_path / "media",
-        telegram_bot_token=SecretStr("123456:TEST-token-for-send-text-defaults"),
-    )
-    app = build_app(settings)
-    try:
-        assert app.telegram is not None
-        assert app.telegram.bot.default == DefaultBotProperties()
-    finally:
-        await app.close()
