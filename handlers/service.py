@@ -68,10 +68,11 @@ class ConversationService:
 
     async def handle(self, incoming: Incoming) -> bool:
         """Handle and commit one event; False if it was handled before (a redelivery)."""
-        incoming = replace(
-            incoming, text=storable(incoming.text), payload=storable(incoming.payload),
-            display_name=storable(incoming.display_name),
+        text, payload, name = (
+            storable(incoming.text), storable(incoming.payload), storable(incoming.display_name)
         )
+        if (text, payload, name) != (incoming.text, incoming.payload, incoming.display_name):
+            incoming = replace(incoming, text=text, payload=payload, display_name=name)
         async with self._locks.hold(incoming.chat_key), self._uow_factory() as uow:
             await uow.lock_chat(incoming.chat_key)
             now = self._services.clock.now()
