@@ -2,7 +2,7 @@
 
 aiogram's `SendMessage` takes the keyboard as a model and dumps it back to JSON for the form,
 and reads the Bot API's answer into a whole `Message` (chat, sender, the keyboard again): about
-8 % of the service's CPU in `bench.ingest`, for a result the service never looks at (the
+a tenth of the service's CPU in `bench.ingest`, for a result the service never looks at (the
 outbox records only that the call succeeded). `SendText` is a `TelegramMethod` of our own, sent
 through the same `Bot` and session, so errors, 429s and timeouts arrive exactly as for aiogram's
 own methods; the form on the wire has the same fields (`tests/unit/test_send_text.py`). It has
@@ -32,4 +32,3 @@ class SendText(TelegramMethod[SentMessage]):
     chat_id: int
     text: str
     reply_markup: str | None = None  # already JSON: bot/telegram/keyboards.py
-
