@@ -1,8 +1,10 @@
-"""How long a polling loop (Telegram's, Zalo's) pauses after a failure before asking again."""
+"""How long a loop that talks to a platform (polling, setting or deleting a webhook) pauses
+after a failure before trying again."""
 
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Callable
 
 
@@ -16,7 +18,7 @@ class PollBackoff:
     """
 
     def __init__(
-        self, poll_seconds: float, first: float = 1.0, longest: float = 60.0,
+        self, first: float = 1.0, longest: float = 60.0, *, poll_seconds: float = math.inf,
         clock: Callable[[], float] | None = None,
     ) -> None:
         self._poll_seconds = poll_seconds

@@ -14,6 +14,7 @@ from aiohttp.abc import AbstractAccessLogger
 
 from bot.app import App, build_app
 from bot.http import WEBHOOK_PATH_TELEGRAM, WEBHOOK_PATH_ZALO, build_web_app, channel_states
+from bot.poll_backoff import PollBackoff
 from bot.settings import Settings
 from bot.telegram.polling import ALLOWED_UPDATES, poll
 from bot.zalo.client import ZaloClient, ZaloError, ZaloPermanent
@@ -157,7 +158,7 @@ def _start_zalo(app: App) -> list[asyncio.Task[None]]:
 
 async def _set_zalo_webhook(client: ZaloClient, url: str, secret: str) -> None:
     """Register the webhook, retrying while Zalo is unreachable (Telegram keeps running)."""
-    backoff = 1.0
+    backoff = PollBackoff()
     while True:
         try:
             await client.set_webhook(url, secret)
@@ -167,9 +168,9 @@ async def _set_zalo_webhook(client: ZaloClient, url: str, secret: str) -> None:
             log.error("Zalo refused the webhook %s: %s", url, error)
             return
         except ZaloError as error:
-            log.warning("setWebhook failed (%s); retrying in %.0fs", error, backoff)
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, 60.0)
+            pause = backoff.failed()
+            log.warning("setWebhook failed (%s); retrying in %.0fs", error, pause)
+            await asyncio.sleep(pause)
 
 
 def _stop_on_signals() -> asyncio.Event:

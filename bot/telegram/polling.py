@@ -106,15 +106,15 @@ async def _delete_webhook(bot: Bot, max_backoff: float) -> None:
     A refusal (4xx: a server that has no webhook to delete, or does not know the call) is not
     worth waiting for: polling starts anyway, and getUpdates says so if a webhook is still set.
     """
-    backoff = 1.0
+    backoff = PollBackoff(longest=max_backoff)
     while True:
         try:
             await bot.delete_webhook(drop_pending_updates=False)
             return
         except (TelegramNetworkError, TelegramServerError) as error:
-            log.warning("deleteWebhook failed (%s); retrying in %.1fs", error.message, backoff)
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, max_backoff)
+            pause = backoff.failed()
+            log.warning("deleteWebhook failed (%s); retrying in %.1fs", error.message, pause)
+            await asyncio.sleep(pause)
         except TelegramRetryAfter as error:
             await asyncio.sleep(error.retry_after)
         except AiogramError as error:  # a refusal, or an answer aiogram could not read
@@ -129,7 +129,7 @@ async def poll(
     await _delete_webhook(bot, max_backoff)
     feeder = _Feeder(dispatcher, bot)
     offset: int | None = None
-    backoff = PollBackoff(timeout, first_backoff, max_backoff)
+    backoff = PollBackoff(first_backoff, max_backoff, poll_seconds=timeout)
     while True:
         backoff.asking()
         try:

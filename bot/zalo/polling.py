@@ -56,7 +56,7 @@ class ZaloPoller:
 
     async def run(self) -> None:
         await self._delete_webhook()
-        backoff = PollBackoff(self._timeout, longest=MAX_BACKOFF, clock=self._clock)
+        backoff = PollBackoff(longest=MAX_BACKOFF, poll_seconds=self._timeout, clock=self._clock)
         while True:
             backoff.asking()
             try:
@@ -76,7 +76,7 @@ class ZaloPoller:
 
     async def handle(self, update: dict[str, Any]) -> None:
         """Handle one update, retrying a failure before anything else is fetched."""
-        backoff = 1.0
+        backoff = PollBackoff(longest=MAX_BACKOFF)
         failures = FailureCounter(MAX_HANDLE_ATTEMPTS)
         while True:
             try:
@@ -87,9 +87,9 @@ class ZaloPoller:
             except Exception as error:
                 if failures.give_up("update", error):
                     break
-                log.exception("handling a Zalo update failed; retrying in %.0fs", backoff)
-                await self._sleep(backoff)
-                backoff = min(backoff * 2, MAX_BACKOFF)
+                pause = backoff.failed()
+                log.exception("handling a Zalo update failed; retrying in %.0fs", pause)
+                await self._sleep(pause)
         log.error(
             "dropping a Zalo update after %d failed attempts of its own: %s",
             MAX_HANDLE_ATTEMPTS,
@@ -98,7 +98,7 @@ class ZaloPoller:
 
     async def _delete_webhook(self) -> None:
         """Polling and a webhook exclude each other: remove the webhook, however long it takes."""
-        backoff = 1.0
+        backoff = PollBackoff(longest=MAX_BACKOFF)
         while True:
             try:
                 await self._client.delete_webhook()
@@ -107,9 +107,9 @@ class ZaloPoller:
                 log.warning("deleteWebhook refused (%s); polling anyway", error)
                 return
             except ZaloError as error:
-                log.warning("deleteWebhook failed (%s); retrying in %.0fs", error, backoff)
-                await self._sleep(backoff)
-                backoff = min(backoff * 2, MAX_BACKOFF)
+                pause = backoff.failed()
+                log.warning("deleteWebhook failed (%s); retrying in %.0fs", error, pause)
+                await self._sleep(pause)
 
 
 def _describe(update: dict[str, Any]) -> str:
