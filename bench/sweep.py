@@ -156,7 +156,10 @@ async def timed_reads(database: Database) -> float:
 
 async def measure(url: str, args: argparse.Namespace) -> None:
     await upgrade_to_head(url)
-    database = Database.connect(url)
+    database = Database.connect(url, background_checkpoints=True)  # as `dlxh serve` connects
+    checkpoints = None
+    if database.checkpointer is not None:  # and copies the log (SQLite) beside its sweeps
+        checkpoints = asyncio.create_task(database.checkpointer.run())
     try:
         began = time.perf_counter()
         await fill(database, args.reports, args.due)
@@ -179,6 +182,9 @@ async def measure(url: str, args: argparse.Namespace) -> None:
         reads = [await timed_reads(database) for _ in range(args.repeat)]
         print(f"due reads: best {min(reads):.1f} ms, median {statistics.median(reads):.1f} ms")
     finally:
+        if checkpoints is not None:
+            checkpoints.cancel()
+            await asyncio.gather(checkpoints, return_exceptions=True)
         await database.dispose()
 
 

@@ -108,7 +108,7 @@ def build_app(
 ) -> App:
     clock = clock or SystemClock()
     org = load_org_config(settings.org_config)
-    database = Database.connect(settings.database_url)
+    database = Database.connect(settings.database_url, background_checkpoints=True)
     media = FileMediaStore(settings.media_dir, settings.media_max_bytes)
     catalog = Catalog(settings.language)
     board_chat = ("telegram", settings.board_chat_id) if settings.board_chat_id else None

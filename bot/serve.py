@@ -51,6 +51,8 @@ async def serve(
     site = web.TCPSite(runner, settings.http_host, settings.http_port)
     await site.start()
     tasks = [asyncio.create_task(app.dispatcher.run(), name="outbox-dispatcher")]
+    if app.database.checkpointer is not None:
+        tasks.append(asyncio.create_task(app.database.checkpointer.run(), name="wal-checkpoint"))
     if app.scheduler is not None:
         app.scheduler.start()
     failed: list[BaseException] = []

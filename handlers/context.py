@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from domain.calendar import WorkingCalendar
@@ -101,8 +102,7 @@ class Context:
 
     def local_time(self, moment: datetime) -> str:
         """'15:30 28/11/2026' in the organisation's time zone."""
-        local = moment.astimezone(ZoneInfo(self.org.working_time.timezone))
-        return local.strftime("%H:%M %d/%m/%Y")
+        return _local_time(moment, self.org.working_time.timezone)
 
     def unit_label(self, code: str | None) -> str:
         unit = self.org.unit(code) if code else None
@@ -119,3 +119,10 @@ async def notified_chats(uow: UnitOfWork, person_id: int) -> list[ChannelIdentit
     identities = await uow.people.identities(person_id)
     preferred = [i for i in identities if person and i.channel == person.notify_channel]
     return preferred or identities
+
+
+@lru_cache(maxsize=4096)
+def _local_time(moment: datetime, timezone: str) -> str:
+    # A sweep shows each case's deadline in its heading and again in its card.
+    local = moment.astimezone(ZoneInfo(timezone))
+    return f"{local.hour:02d}:{local.minute:02d} {local.day:02d}/{local.month:02d}/{local.year}"

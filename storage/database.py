@@ -12,7 +12,9 @@ from sqlalchemy import Engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from storage.checkpoints import COMMIT_CHECKPOINT_PAGES, WalCheckpointer
 from storage.inline_sqlite import inline_engine
+from storage.migrate import sqlite_file
 from storage.uow import SqlUnitOfWork
 
 DEFAULT_URL = "sqlite+aiosqlite:///./data/dlxh.db"
@@ -57,6 +59,10 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _leave_checkpoints_to_the_checkpointer(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.execute(f"PRAGMA wal_autocheckpoint={COMMIT_CHECKPOINT_PAGES}")
+
+
 def _install_sqlite_events(engine: AsyncEngine) -> None:
     # The driver's own transaction handling is kept on purpose: it issues BEGIN together with
     # the first write of a unit of work, which saves a round trip to the SQLite thread per
@@ -74,9 +80,14 @@ class Database:
     monthly report, `ping`, tests that seed data).
     """
 
-    def __init__(self, engine: AsyncEngine, inline: Engine | None = None) -> None:
+    def __init__(
+        self, engine: AsyncEngine, inline: Engine | None = None,
+        checkpointer: WalCheckpointer | None = None,
+    ) -> None:
         self.engine = engine
         self._inline = inline
+        # SQLite file with background checkpoints: whoever runs the service runs it.
+        self.checkpointer = checkpointer
         self.is_postgres = engine.dialect.name == "postgresql"
         self.is_sqlite = engine.dialect.name == "sqlite"
         # SQLite has one writer: units of work of this process take turns instead of hitting
@@ -84,8 +95,16 @@ class Database:
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
 
     @classmethod
-    def connect(cls, url: str = DEFAULT_URL, **engine_options: Any) -> Database:
-        """Create the engine (no connection is opened until first use)."""
+    def connect(
+        cls, url: str = DEFAULT_URL, *, background_checkpoints: bool = False,
+        **engine_options: Any,
+    ) -> Database:
+        """Create the engine (no connection is opened until first use).
+
+        `background_checkpoints` (a SQLite file): the units of work's commits leave copying
+        the log to `checkpointer`, which the caller must run (`dlxh serve` does; see
+        storage/checkpoints.py).
+        """
         engine_options.setdefault("json_serializer", json_text)
         if not is_sqlite_url(url):
             return cls(create_async_engine(url, **engine_options))
@@ -96,7 +115,12 @@ class Database:
         engine_options.setdefault("pool_reset_on_return", None)
         engine = create_async_engine(url, **engine_options)
         _install_sqlite_events(engine)
-        return cls(engine, inline_engine(url, _on_sqlite_connect, **engine_options))
+        inline = inline_engine(url, _on_sqlite_connect, **engine_options)
+        path = sqlite_file(url)
+        if not background_checkpoints or path is None:
+            return cls(engine, inline)
+        event.listen(inline, "connect", _leave_checkpoints_to_the_checkpointer)
+        return cls(engine, inline, WalCheckpointer(path))
 
     @property
     def url(self) -> URL:

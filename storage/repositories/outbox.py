@@ -10,6 +10,7 @@ from sqlalchemy import bindparam, insert, select, true, update
 
 from domain.messages import OutboxItem, OutboxStatus, Reply
 from domain.ports import NewMessage
+from storage.inline_sqlite import InlineConnection, insert_statement
 from storage.models import ChannelIdentityRow, OutboxRow
 from storage.repositories.base import SqlRepository
 from storage.types import Shared, shared_table
@@ -109,6 +110,28 @@ def _row(message: NewMessage, payload: Shared, now: Shared) -> dict[str, Any]:
     }
 
 
+_INSERT_INLINE = insert_statement(OutboxRow.__table__, (
+    "channel", "chat_id", "payload", "status", "attempts", "priority", "next_attempt_at",
+    "created_at",
+))
+
+
+async def _insert_inline(
+    connection: InlineConnection, messages: Sequence[NewMessage], payloads: dict[int, Shared],
+    now: datetime,
+) -> range:
+    """SQLite: the rows in the form SQLAlchemy would store (the columns' own bind processing,
+    once per payload and once for `now`), inserted by the driver (a sweep writes thousands)."""
+    store_payload = connection.storing(OutboxRow.__table__.c.payload)
+    moment = connection.storing(OutboxRow.__table__.c.created_at)(now)
+    stored = {key: store_payload(shared.value) for key, shared in payloads.items()}
+    return await connection.insert_rows(_INSERT_INLINE, [
+        (m.channel, m.chat_id, stored[id(m.reply)], _PENDING_VALUE, 0, m.priority, moment,
+         moment)
+        for m in messages
+    ])
+
+
 class SqlOutbox(SqlRepository):
     async def add(
         self, channel: str, chat_id: str, reply: Reply, now: datetime, priority: int = 0
@@ -134,12 +157,14 @@ class SqlOutbox(SqlRepository):
         for m in messages:
             if id(m.reply) not in payloads:
                 payloads[id(m.reply)] = Shared(m.reply.to_json())
-        moment = Shared(now)
-        rows = [_row(m, payloads[id(m.reply)], moment) for m in messages]
-        if self._source.is_postgres:
-            ids = list((await self._run(_ADD_MANY_POSTGRES, rows)).scalars())
+        connection = self._source.connection
+        if isinstance(connection, InlineConnection):
+            ids: Sequence[int] = await _insert_inline(connection, messages, payloads, now)
         else:
-            ids = sorted((await self._run(_ADD_MANY_SQLITE, rows)).scalars())
+            moment = Shared(now)
+            rows = [_row(m, payloads[id(m.reply)], moment) for m in messages]
+            statement = _ADD_MANY_POSTGRES if self._source.is_postgres else _ADD_MANY_SQLITE
+            ids = sorted((await self._run(statement, rows)).scalars())
         return [
             OutboxItem(int(item_id), m.channel, m.chat_id, m.reply, OutboxStatus.PENDING, 0,
                        now, now, m.priority)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import fields, replace
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, bindparam, insert, select, update
@@ -20,6 +21,7 @@ from domain.reports import (
     StoredMedia,
     Urgency,
 )
+from storage.inline_sqlite import InlineConnection, insert_statement
 from storage.models import CounterRow, MediaRow, ReportEventRow, ReportMediaRow, ReportRow
 from storage.repositories.base import PerDialect, SqlRepository
 from storage.types import shared_table, shared_values
@@ -139,6 +141,32 @@ def _event_values(event: ReportEvent) -> dict[str, Any]:
     }
 
 
+_ADD_EVENTS_INLINE = insert_statement(ReportEventRow.__table__, (
+    "report_id", "at", "actor_id", "actor_role", "from_status", "to_status", "note", "evidence",
+))
+
+
+async def _add_events_inline(connection: InlineConnection, events: Sequence[ReportEvent]) -> None:
+    """SQLite: stored as SQLAlchemy stores them (moments and evidence converted once per
+    distinct value), inserted by the driver (a sweep writes one per step taken)."""
+    store_at = connection.storing(ReportEventRow.__table__.c.at)
+    store_evidence = connection.storing(ReportEventRow.__table__.c.evidence)
+    moments: dict[datetime, Any] = {}
+    evidence: dict[tuple[str, ...], Any] = {}
+    rows = []
+    for e in events:
+        if e.at not in moments:
+            moments[e.at] = store_at(e.at)
+        if e.evidence not in evidence:
+            evidence[e.evidence] = store_evidence(list(e.evidence))
+        rows.append((
+            e.report_id, moments[e.at], e.actor_id,
+            None if e.actor_role is None else e.actor_role.value, e.from_status.value,
+            e.to_status.value, e.note, evidence[e.evidence],
+        ))
+    await connection.insert_rows(_ADD_EVENTS_INLINE, rows)
+
+
 def _event(row: Any) -> ReportEvent:
     return ReportEvent(
         report_id=row.report_id, at=row.at, actor_id=row.actor_id,
@@ -239,6 +267,10 @@ class SqlReports(SqlRepository):
 
     async def add_events(self, events: Sequence[ReportEvent]) -> None:
         if not events:
+            return
+        connection = self._source.connection
+        if isinstance(connection, InlineConnection):
+            await _add_events_inline(connection, events)
             return
         moments, evidence = shared_values(), shared_values()
         rows = []

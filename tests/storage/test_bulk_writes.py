@@ -4,7 +4,11 @@ outbox rows, timeline events and ladder steps in one statement each."""
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+import shutil
+import sqlite3
+from contextlib import closing
+from datetime import timedelta, timezone
+from pathlib import Path
 
 import pytest
 
@@ -13,7 +17,7 @@ from domain.people import Role
 from domain.ports import NewMessage, StepKey, UnitOfWorkFactory
 from domain.reports import ReportEvent, ReportStatus
 from storage.database import Database
-from tests.db_fixtures import truncate_all
+from tests.db_fixtures import sqlite_url, truncate_all
 from tests.storage.builders import NOW, add_person, new_report
 
 HOUR = timedelta(hours=1)
@@ -148,3 +152,37 @@ async def test_overlapping_batches_of_steps_at_once_take_each_step_once(
     finally:
         for database in databases:
             await database.dispose()
+
+
+async def test_sqlite_rows_written_in_bulk_are_stored_as_one_by_one(
+    sqlite_template: Path, tmp_path: Path
+) -> None:
+    """The driver-level bulk insert (`InlineConnection.insert_rows`) stores each column in the
+    very text SQLAlchemy stores for `add`: moments compare as text, payloads read back alike."""
+    path = tmp_path / "dlxh.db"
+    shutil.copyfile(sqlite_template, path)
+    database = Database.connect(sqlite_url(path))
+    late = NOW.astimezone(timezone(timedelta(hours=7)))  # stored in UTC either way
+    [report_id] = await _report_ids(database.unit_of_work, 1)
+    status = ReportStatus.ASSIGNED
+    event = ReportEvent(report_id, late, 1, Role.BOARD, status, status, "ghi chú", ("ảnh",))
+    try:
+        async with database.unit_of_work() as uow:
+            single = await uow.outbox.add("telegram", "7", CARD, late, priority=2)
+            [bulk] = await uow.outbox.add_many([NewMessage("telegram", "7", CARD, 2)], late)
+            await uow.reports.add_event(event)
+            await uow.reports.add_events([event])
+            await uow.commit()
+    finally:
+        await database.dispose()
+    columns = "channel, chat_id, payload, status, attempts, priority, next_attempt_at, " \
+        "created_at, sent_at, failed_at, last_error, blocked"
+    with closing(sqlite3.connect(path)) as connection:
+        rows = [connection.execute(f"SELECT {columns} FROM outbox WHERE id = ?", (item_id,))
+                .fetchone() for item_id in (single.id, bulk.id)]
+        events = connection.execute(
+            "SELECT report_id, at, actor_id, actor_role, from_status, to_status, note, evidence"
+            " FROM report_events ORDER BY id"
+        ).fetchall()
+    assert rows[0] == rows[1] and bulk.id == single.id + 1
+    assert len(events) == 2 and events[0] == events[1]

@@ -1,0 +1,91 @@
+"""SQLite's log copied into the database file by the checkpointer, not by the commits."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from contextlib import closing
+from datetime import UTC, datetime
+from pathlib import Path
+
+from domain.messages import Reply
+from domain.ports import NewMessage
+from storage.checkpoints import Checkpoint
+from storage.database import Database
+from storage.migrate import upgrade_to_head
+
+NOW = datetime(2026, 11, 2, 3, 0, tzinfo=UTC)
+LONG = Reply("Nội dung dài " * 300)  # ~4 KB: a page of the log per message
+
+
+def rows_in_the_file_alone(path: Path) -> int:
+    """Outbox rows as the database file holds them without its log."""
+    with closing(sqlite3.connect(f"file:{path}?immutable=1", uri=True)) as connection:
+        count: int = connection.execute("SELECT count(*) FROM outbox").fetchone()[0]
+        return count
+
+
+async def write_messages(database: Database, transactions: int, per_transaction: int) -> None:
+    for _ in range(transactions):
+        async with database.unit_of_work() as uow:
+            await uow.outbox.add_many(
+                [NewMessage("telegram", "1", LONG)] * per_transaction, NOW
+            )
+            await uow.commit()
+
+
+async def migrated(tmp_path: Path) -> tuple[Path, str]:
+    path = tmp_path / "dlxh.db"
+    url = f"sqlite+aiosqlite:///{path}"
+    await upgrade_to_head(url)
+    return path, url
+
+
+async def test_commits_leave_the_log_to_the_checkpointer(tmp_path: Path) -> None:
+    path, url = await migrated(tmp_path)
+    database = Database.connect(url, background_checkpoints=True)
+    try:
+        assert database.checkpointer is not None
+        await write_messages(database, 15, 100)  # ~1,500 pages: past SQLite's own 1,000
+        assert rows_in_the_file_alone(path) == 0
+        done = database.checkpointer.checkpoint()
+        assert done == Checkpoint(busy=False, log_frames=done.copied_frames,
+                                  copied_frames=done.log_frames)
+        assert done.log_frames > 1_000
+        assert rows_in_the_file_alone(path) == 1_500
+    finally:
+        await database.dispose()
+
+
+async def test_the_running_checkpointer_copies_every_second(tmp_path: Path) -> None:
+    path, url = await migrated(tmp_path)
+    database = Database.connect(url, background_checkpoints=True)
+    assert database.checkpointer is not None
+    running = asyncio.create_task(database.checkpointer.run())
+    try:
+        await write_messages(database, 1, 10)
+        for _ in range(30):
+            if rows_in_the_file_alone(path) == 10:
+                break
+            await asyncio.sleep(0.1)
+        assert rows_in_the_file_alone(path) == 10
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+        await database.dispose()
+
+
+async def test_without_background_checkpoints_the_commits_copy_the_log(tmp_path: Path) -> None:
+    path, url = await migrated(tmp_path)
+    database = Database.connect(url)
+    try:
+        assert database.checkpointer is None
+        await write_messages(database, 15, 100)
+        assert rows_in_the_file_alone(path) > 0
+    finally:
+        await database.dispose()
+
+
+def test_only_a_sqlite_file_has_a_checkpointer() -> None:
+    for url in ("sqlite+aiosqlite:///:memory:", "postgresql+asyncpg://postgres@127.0.0.1/test"):
+        assert Database.connect(url, background_checkpoints=True).checkpointer is None
