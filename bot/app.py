@@ -14,7 +14,6 @@ from typing import Any
 
 import httpx
 from aiogram import Bot, Dispatcher
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 
 from bot.dispatcher import OutboxDispatcher
@@ -23,6 +22,7 @@ from bot.pacing import ChannelPacer
 from bot.settings import Settings
 from bot.telegram.responses import answer_models
 from bot.telegram.router import build_router
+from bot.telegram.send_text import BotSession
 from bot.telegram.sender import TelegramSender
 from bot.telegram.translate import Translator
 from bot.zalo.client import ZaloClient
@@ -98,7 +98,7 @@ class App:
 def telegram_bot(settings: Settings) -> Bot:
     assert settings.telegram_bot_token is not None
     server = TelegramAPIServer.from_base(settings.telegram_api_base.rstrip("/"))
-    return Bot(settings.telegram_bot_token.get_secret_value(), session=AiohttpSession(api=server))
+    return Bot(settings.telegram_bot_token.get_secret_value(), session=BotSession(api=server))
 
 
 def build_app(

@@ -26,6 +26,10 @@ _HEARD_FROM = _BY_IDENTITY.add_columns(ChannelIdentityRow.unreachable_at)
 _GET = PERSON_COLUMNS.where(PersonRow.id == bindparam("person_id"))
 _GET_MANY = PERSON_COLUMNS.where(PersonRow.id.in_(bindparam("ids", expanding=True)))
 _ADD_PERSON = insert(PersonRow).returning(PersonRow.id)
+# Built once: each report filed reads the board's officers (a statement built per call cost
+# more than running it).
+_WITH_ROLE = PERSON_COLUMNS.where(PersonRow.role == bindparam("role")).order_by(PersonRow.id)
+_WITH_ROLE_IN_UNIT = _WITH_ROLE.where(PersonRow.unit_code == bindparam("unit"))
 _SET_ROLE = (
     update(PersonRow)
     .where(PersonRow.id == bindparam("person_id"))
@@ -125,7 +129,8 @@ class SqlPeople(SqlRepository):
         return person_of(row)
 
     async def with_role(self, role: Role, unit_code: str | None = None) -> list[Person]:
-        statement = PERSON_COLUMNS.where(PersonRow.role == role.value).order_by(PersonRow.id)
-        if unit_code is not None:
-            statement = statement.where(PersonRow.unit_code == unit_code)
-        return [person_of(row) for row in (await self._run(statement)).all()]
+        if unit_code is None:
+            rows = await self._run(_WITH_ROLE, {"role": role.value})
+        else:
+            rows = await self._run(_WITH_ROLE_IN_UNIT, {"role": role.value, "unit": unit_code})
+        return [person_of(row) for row in rows.all()]
