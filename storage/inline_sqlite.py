@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, Executable, Table, create_engine, event
+from sqlalchemy import Connection, Engine, Executable, Table, create_engine, event
 from sqlalchemy.engine import URL, CursorResult, Dialect, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -55,12 +55,6 @@ class InlineConnection:
     ) -> CursorResult[Any]:
         return await self._patiently(lambda: self._connection.execute(statement, parameters))
 
-    def storing(self, column: ColumnElement[Any]) -> Callable[[Any], Any]:
-        """What SQLAlchemy stores for a value of `column` (its type's bind processing), for
-        rows handed to `insert_rows`."""
-        process = column.type.dialect_impl(self.dialect).bind_processor(self.dialect)
-        return process if process is not None else _as_is
-
     async def insert_rows(self, sql: str, rows: Sequence[tuple[Any, ...]]) -> range:
         """`rows` (already in their stored form) inserted by the driver's `executemany`, without
         SQLAlchemy's per-row parameter handling (~5 µs a row); returns their rowids in order.
@@ -69,6 +63,13 @@ class InlineConnection:
         await self._patiently(lambda: self._connection.exec_driver_sql(sql, list(rows)))
         last = self._driver.execute("SELECT last_insert_rowid()").fetchone()[0]
         return range(last - len(rows) + 1, last + 1)
+
+    async def returning(self, sql: str, parameters: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """The rows a driver-level statement returns (`parameters` already in stored form)."""
+        result = await self._patiently(
+            lambda: self._connection.exec_driver_sql(sql, tuple(parameters))
+        )
+        return [tuple(row) for row in result.all()]
 
     async def _patiently(self, run: Callable[[], CursorResult[Any]]) -> CursorResult[Any]:
         give_up_at: float | None = None
@@ -99,10 +100,6 @@ class InlineConnection:
 
     async def close(self) -> None:
         self._connection.close()
-
-
-def _as_is(value: Any) -> Any:
-    return value
 
 
 def insert_statement(table: FromClause, names: Sequence[str]) -> str:

@@ -30,9 +30,9 @@ from storage.models import (
     ReportEventRow,
     ReportRow,
 )
+from storage.repositories import bulk
 from storage.repositories.base import PerDialect, SqlRepository
 from storage.repositories.reports import _report
-from storage.types import Shared, shared_table, shared_values
 
 _ASSIGNED_AT = (
     select(func.max(ReportEventRow.at))
@@ -106,15 +106,6 @@ _RECORD = PerDialect.build(
         index_elements=["report_id", "step", "deadline_at"]
     ),
 )
-# Many steps at once; RETURNING names the rows inserted (a conflicting row returns nothing).
-# The one `at` of a batch, and the deadline its cases' steps share, are converted once.
-_SHARED_STEPS = shared_table(EscalationStepRow.__table__, ("deadline_at", "at"))
-_RECORD_MANY = PerDialect.build(
-    _SHARED_STEPS,
-    lambda insert_: insert_.on_conflict_do_nothing(
-        index_elements=["report_id", "step", "deadline_at"]
-    ).returning(_SHARED_STEPS.c.report_id, _SHARED_STEPS.c.step, _SHARED_STEPS.c.deadline_at),
-)
 _STALE = (
     select(
         DraftRow.person_id, DraftRow.flow, DraftRow.step, DraftRow.data, DraftRow.revision,
@@ -158,14 +149,7 @@ class SqlEscalations(SqlRepository):
         if not steps:
             return set()
         ordered = sorted(set(steps))  # one lock order for every sweep (PostgreSQL)
-        statement = _RECORD_MANY.pick(self._source.is_postgres)
-        share, moment = shared_values(), Shared(at)
-        result = await self._run(statement, [
-            {"report_id": s.report_id, "step": s.step,
-             "deadline_at": share(s.deadline_at, s.deadline_at), "at": moment}
-            for s in ordered
-        ])
-        return {StepKey._make(row) for row in result.all()}  # (report_id, step, deadline_at)
+        return await bulk.record_steps(self._source.connection, ordered, at)
 
     async def stale_drafts(self, flow: str, before: datetime, limit: int) -> list[Draft]:
         rows = await self._run(_STALE, {"flow": flow, "before": before, "limit": limit})

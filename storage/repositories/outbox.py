@@ -10,10 +10,9 @@ from sqlalchemy import bindparam, insert, select, true, update
 
 from domain.messages import OutboxItem, OutboxStatus, Reply
 from domain.ports import NewMessage
-from storage.inline_sqlite import InlineConnection, insert_statement
 from storage.models import ChannelIdentityRow, OutboxRow
+from storage.repositories import bulk
 from storage.repositories.base import SqlRepository
-from storage.types import Shared, shared_table
 
 _COLUMNS = select(
     OutboxRow.id, OutboxRow.channel, OutboxRow.chat_id, OutboxRow.payload, OutboxRow.status,
@@ -32,16 +31,6 @@ _FAILED = (
     .limit(bindparam("limit"))
 )
 _ADD = insert(OutboxRow)
-# A payload sent to many chats and the one `now` of all rows: converted once, not once per row.
-_SHARED_OUTBOX = shared_table(OutboxRow.__table__, ("payload", "next_attempt_at", "created_at"))
-# The ids of many rows, in the order of the rows, from multi-row INSERTs. PostgreSQL: SQLAlchemy
-# orders them (sort_by_parameter_order). SQLite: SQLAlchemy would send one INSERT per row for
-# that, but a row's new rowid is the largest plus one and the rows of an INSERT are written in
-# order, inside our write transaction: sorting the ids gives the order of the rows.
-_ADD_MANY_POSTGRES = insert(_SHARED_OUTBOX).returning(
-    _SHARED_OUTBOX.c.id, sort_by_parameter_order=True
-)
-_ADD_MANY_SQLITE = insert(_SHARED_OUTBOX).returning(_SHARED_OUTBOX.c.id)
 _BY_ID = OutboxRow.id == bindparam("item_id")
 _MARK_SENT = update(OutboxRow).where(_BY_ID).values(
     status=OutboxStatus.SENT.value, sent_at=bindparam("at"),
@@ -102,36 +91,6 @@ def _item(row: Any) -> OutboxItem:
     )
 
 
-def _row(message: NewMessage, payload: Shared, now: Shared) -> dict[str, Any]:
-    return {
-        "channel": message.channel, "chat_id": message.chat_id, "payload": payload,
-        "status": _PENDING_VALUE, "attempts": 0, "priority": message.priority,
-        "next_attempt_at": now, "created_at": now,
-    }
-
-
-_INSERT_INLINE = insert_statement(OutboxRow.__table__, (
-    "channel", "chat_id", "payload", "status", "attempts", "priority", "next_attempt_at",
-    "created_at",
-))
-
-
-async def _insert_inline(
-    connection: InlineConnection, messages: Sequence[NewMessage], payloads: dict[int, Shared],
-    now: datetime,
-) -> range:
-    """SQLite: the rows in the form SQLAlchemy would store (the columns' own bind processing,
-    once per payload and once for `now`), inserted by the driver (a sweep writes thousands)."""
-    store_payload = connection.storing(OutboxRow.__table__.c.payload)
-    moment = connection.storing(OutboxRow.__table__.c.created_at)(now)
-    stored = {key: store_payload(shared.value) for key, shared in payloads.items()}
-    return await connection.insert_rows(_INSERT_INLINE, [
-        (m.channel, m.chat_id, stored[id(m.reply)], _PENDING_VALUE, 0, m.priority, moment,
-         moment)
-        for m in messages
-    ])
-
-
 class SqlOutbox(SqlRepository):
     async def add(
         self, channel: str, chat_id: str, reply: Reply, now: datetime, priority: int = 0
@@ -153,18 +112,7 @@ class SqlOutbox(SqlRepository):
     ) -> list[OutboxItem]:
         if not messages:
             return []
-        payloads: dict[int, Shared] = {}  # a reply sent to many people: encoded once
-        for m in messages:
-            if id(m.reply) not in payloads:
-                payloads[id(m.reply)] = Shared(m.reply.to_json())
-        connection = self._source.connection
-        if isinstance(connection, InlineConnection):
-            ids: Sequence[int] = await _insert_inline(connection, messages, payloads, now)
-        else:
-            moment = Shared(now)
-            rows = [_row(m, payloads[id(m.reply)], moment) for m in messages]
-            statement = _ADD_MANY_POSTGRES if self._source.is_postgres else _ADD_MANY_SQLITE
-            ids = sorted((await self._run(statement, rows)).scalars())
+        ids = await bulk.add_outbox_rows(self._source.connection, messages, now)
         return [
             OutboxItem(int(item_id), m.channel, m.chat_id, m.reply, OutboxStatus.PENDING, 0,
                        now, now, m.priority)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import fields, replace
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, bindparam, insert, select, update
@@ -21,10 +20,9 @@ from domain.reports import (
     StoredMedia,
     Urgency,
 )
-from storage.inline_sqlite import InlineConnection, insert_statement
 from storage.models import CounterRow, MediaRow, ReportEventRow, ReportMediaRow, ReportRow
+from storage.repositories import bulk
 from storage.repositories.base import PerDialect, SqlRepository
-from storage.types import shared_table, shared_values
 
 _NEXT_NUMBER = PerDialect.build(CounterRow, lambda insert_: insert_.values(
     name=bindparam("counter"), value=1,
@@ -49,8 +47,6 @@ _MEDIA = (
     .join(MediaRow, MediaRow.sha256 == ReportMediaRow.sha256)
     .order_by(ReportMediaRow.report_id, ReportMediaRow.position)
 )
-# Events written together mostly share their moment and their (empty) evidence.
-_ADD_EVENTS = insert(shared_table(ReportEventRow.__table__, ("at", "evidence")))
 _EVENTS = (
     select(ReportEventRow.__table__)
     .where(ReportEventRow.report_id == bindparam("report_id"))
@@ -139,32 +135,6 @@ def _event_values(event: ReportEvent) -> dict[str, Any]:
         "from_status": event.from_status.value, "to_status": event.to_status.value,
         "note": event.note, "evidence": list(event.evidence),
     }
-
-
-_ADD_EVENTS_INLINE = insert_statement(ReportEventRow.__table__, (
-    "report_id", "at", "actor_id", "actor_role", "from_status", "to_status", "note", "evidence",
-))
-
-
-async def _add_events_inline(connection: InlineConnection, events: Sequence[ReportEvent]) -> None:
-    """SQLite: stored as SQLAlchemy stores them (moments and evidence converted once per
-    distinct value), inserted by the driver (a sweep writes one per step taken)."""
-    store_at = connection.storing(ReportEventRow.__table__.c.at)
-    store_evidence = connection.storing(ReportEventRow.__table__.c.evidence)
-    moments: dict[datetime, Any] = {}
-    evidence: dict[tuple[str, ...], Any] = {}
-    rows = []
-    for e in events:
-        if e.at not in moments:
-            moments[e.at] = store_at(e.at)
-        if e.evidence not in evidence:
-            evidence[e.evidence] = store_evidence(list(e.evidence))
-        rows.append((
-            e.report_id, moments[e.at], e.actor_id,
-            None if e.actor_role is None else e.actor_role.value, e.from_status.value,
-            e.to_status.value, e.note, evidence[e.evidence],
-        ))
-    await connection.insert_rows(_ADD_EVENTS_INLINE, rows)
 
 
 def _event(row: Any) -> ReportEvent:
@@ -266,20 +236,8 @@ class SqlReports(SqlRepository):
         await self._run(insert(ReportEventRow), _event_values(event))
 
     async def add_events(self, events: Sequence[ReportEvent]) -> None:
-        if not events:
-            return
-        connection = self._source.connection
-        if isinstance(connection, InlineConnection):
-            await _add_events_inline(connection, events)
-            return
-        moments, evidence = shared_values(), shared_values()
-        rows = []
-        for event in events:
-            values = _event_values(event)
-            values["at"] = moments(event.at, event.at)
-            values["evidence"] = evidence(event.evidence, values["evidence"])
-            rows.append(values)
-        await self._run(_ADD_EVENTS, rows)
+        if events:
+            await bulk.add_events(self._source.connection, events)
 
     async def events(self, report_id: int) -> list[ReportEvent]:
         rows = (await self._run(_EVENTS, {"report_id": report_id})).all()

@@ -4,20 +4,17 @@ outbox rows, timeline events and ladder steps in one statement each."""
 from __future__ import annotations
 
 import asyncio
-import shutil
-import sqlite3
-from contextlib import closing
 from datetime import timedelta, timezone
-from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from domain.messages import Choice, OutboxStatus, Reply
 from domain.people import Role
 from domain.ports import NewMessage, StepKey, UnitOfWorkFactory
 from domain.reports import ReportEvent, ReportStatus
 from storage.database import Database
-from tests.db_fixtures import sqlite_url, truncate_all
+from tests.db_fixtures import truncate_all
 from tests.storage.builders import NOW, add_person, new_report
 
 HOUR = timedelta(hours=1)
@@ -154,35 +151,36 @@ async def test_overlapping_batches_of_steps_at_once_take_each_step_once(
             await database.dispose()
 
 
-async def test_sqlite_rows_written_in_bulk_are_stored_as_one_by_one(
-    sqlite_template: Path, tmp_path: Path
-) -> None:
-    """The driver-level bulk insert (`InlineConnection.insert_rows`) stores each column in the
-    very text SQLAlchemy stores for `add`: moments compare as text, payloads read back alike."""
-    path = tmp_path / "dlxh.db"
-    shutil.copyfile(sqlite_template, path)
-    database = Database.connect(sqlite_url(path))
+async def test_rows_written_in_bulk_are_stored_as_one_by_one(database: Database) -> None:
+    """The bulk writes below SQLAlchemy (storage/repositories/bulk.py: the driver's executemany
+    on SQLite, unnest() on PostgreSQL) store each column exactly as the one-row methods do:
+    on SQLite the very text (moments compare as text), on PostgreSQL the same values."""
     late = NOW.astimezone(timezone(timedelta(hours=7)))  # stored in UTC either way
-    [report_id] = await _report_ids(database.unit_of_work, 1)
+    [report_id, other_id] = await _report_ids(database.unit_of_work, 2)
     status = ReportStatus.ASSIGNED
     event = ReportEvent(report_id, late, 1, Role.BOARD, status, status, "ghi chú", ("ảnh",))
-    try:
-        async with database.unit_of_work() as uow:
-            single = await uow.outbox.add("telegram", "7", CARD, late, priority=2)
-            [bulk] = await uow.outbox.add_many([NewMessage("telegram", "7", CARD, 2)], late)
-            await uow.reports.add_event(event)
-            await uow.reports.add_events([event])
-            await uow.commit()
-    finally:
-        await database.dispose()
-    columns = "channel, chat_id, payload, status, attempts, priority, next_attempt_at, " \
-        "created_at, sent_at, failed_at, last_error, blocked"
-    with closing(sqlite3.connect(path)) as connection:
-        rows = [connection.execute(f"SELECT {columns} FROM outbox WHERE id = ?", (item_id,))
-                .fetchone() for item_id in (single.id, bulk.id)]
-        events = connection.execute(
+    async with database.unit_of_work() as uow:
+        single = await uow.outbox.add("telegram", "7", CARD, late, priority=2)
+        [bulk] = await uow.outbox.add_many([NewMessage("telegram", "7", CARD, 2)], late)
+        await uow.reports.add_event(event)
+        await uow.reports.add_events([event])
+        assert await uow.escalations.record_step(report_id, "deadline", late, late)
+        assert await uow.escalations.record_steps(
+            [StepKey(other_id, "deadline", late)], late
+        ) == {StepKey(other_id, "deadline", NOW)}
+        await uow.commit()
+    async with database.engine.connect() as connection:
+        outbox = (await connection.execute(text(
+            "SELECT channel, chat_id, payload, status, attempts, priority, next_attempt_at,"
+            " created_at, sent_at, failed_at, last_error, blocked FROM outbox ORDER BY id"
+        ))).all()
+        events = (await connection.execute(text(
             "SELECT report_id, at, actor_id, actor_role, from_status, to_status, note, evidence"
-            " FROM report_events ORDER BY id"
-        ).fetchall()
-    assert rows[0] == rows[1] and bulk.id == single.id + 1
+            " FROM report_events WHERE note = 'ghi chú' ORDER BY id"
+        ))).all()
+        steps = (await connection.execute(text(
+            "SELECT step, deadline_at, at FROM escalation_steps ORDER BY report_id"
+        ))).all()
+    assert len(outbox) == 2 and outbox[0] == outbox[1] and bulk.id == single.id + 1
     assert len(events) == 2 and events[0] == events[1]
+    assert len(steps) == 2 and steps[0] == steps[1]
