@@ -105,10 +105,15 @@ def build_app(
     settings: Settings,
     clock: Clock | None = None,
     extra_senders: Mapping[str, Sender] | None = None,
+    background_checkpoints: bool = False,
 ) -> App:
+    """Everything wired; `background_checkpoints`: the caller runs `database.checkpointer`
+    (`dlxh serve` does; storage/checkpoints.py)."""
     clock = clock or SystemClock()
     org = load_org_config(settings.org_config)
-    database = Database.connect(settings.database_url, background_checkpoints=True)
+    database = Database.connect(
+        settings.database_url, background_checkpoints=background_checkpoints
+    )
     media = FileMediaStore(settings.media_dir, settings.media_max_bytes)
     catalog = Catalog(settings.language)
     board_chat = ("telegram", settings.board_chat_id) if settings.board_chat_id else None

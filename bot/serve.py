@@ -44,7 +44,7 @@ async def serve(
     settings: Settings, stop: asyncio.Event | None = None, clock: Clock | None = None
 ) -> None:
     await prestart(settings)
-    app = build_app(settings, clock)
+    app = build_app(settings, clock, background_checkpoints=True)
     stop = stop or _stop_on_signals()
     runner = web.AppRunner(build_web_app(app), access_log_class=PathOnlyAccessLogger)
     await runner.setup()

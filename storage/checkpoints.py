@@ -8,6 +8,7 @@ time during a load of reports, ~180 ms of a sweep in which a thousand cases fall
 a PASSIVE checkpoint (it never blocks a reader or a writer) every second on its own thread;
 they copy the log themselves only past `COMMIT_CHECKPOINT_PAGES`, in case the checkpointer
 stopped. What is committed is as safe either way: it is in the log, and read from there.
+See decision 0009.
 """
 
 from __future__ import annotations
@@ -43,33 +44,48 @@ class WalCheckpointer:
         self._path = path
         self._every_s = every_s
         self._connection: sqlite3.Connection | None = None
-        # One thread, so that the connection is never used by two at once (close included).
-        self._thread = ThreadPoolExecutor(1, thread_name_prefix="wal-checkpoint")
+        self._failing = False
 
     async def run(self) -> None:
+        # One thread per run, so that the connection is never used by two at once.
+        thread = ThreadPoolExecutor(1, thread_name_prefix="wal-checkpoint")
         loop = asyncio.get_running_loop()
         try:
             while True:
                 await asyncio.sleep(self._every_s)
-                try:
-                    await loop.run_in_executor(self._thread, self.checkpoint)
-                except sqlite3.Error as error:  # the commits' own checkpoints take over
-                    log.warning("WAL checkpoint of %s failed: %s", self._path.name, error)
+                await loop.run_in_executor(thread, self._checkpoint_or_log)
         finally:
-            self._thread.submit(self._close)
-            self._thread.shutdown(wait=True)
+            # After a checkpoint still running on the thread, never beside it.
+            await asyncio.shield(loop.run_in_executor(thread, self.close))
+            thread.shutdown(wait=False)
 
     def checkpoint(self) -> Checkpoint:
-        """One PASSIVE checkpoint, now, on the calling thread."""
+        """One PASSIVE checkpoint, now, on the calling thread (not while `run` runs)."""
         if self._connection is None:
+            # mode=rw: a missing file is an error, not a new empty database.
             self._connection = sqlite3.connect(
-                self._path, timeout=_BUSY_TIMEOUT_S, isolation_level=None,
-                check_same_thread=False,
+                f"{self._path.resolve().as_uri()}?mode=rw", uri=True,
+                timeout=_BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False,
             )
         busy, frames, copied = self._connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         return Checkpoint(bool(busy), frames, copied)
 
-    def _close(self) -> None:
+    def close(self) -> None:
         if self._connection is not None:
             self._connection.close()
             self._connection = None
+
+    def _checkpoint_or_log(self) -> None:
+        """A failure is logged once (the commits' own checkpoints take over) and the
+        connection opened afresh at the next tick."""
+        try:
+            done = self.checkpoint()
+        except sqlite3.Error as error:
+            self.close()
+            if not self._failing:
+                log.warning("WAL checkpoints of %s fail: %s", self._path.name, error)
+            self._failing = True
+            return
+        if done.log_frames < 0 and not self._failing:  # the file is not in WAL mode
+            log.warning("%s is not in WAL mode: nothing to checkpoint", self._path.name)
+        self._failing = done.log_frames < 0

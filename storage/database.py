@@ -150,7 +150,10 @@ class Database:
             await connection.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
+        """Close every connection (the checkpointer's too: call this after its `run` ended)."""
         await self.engine.dispose()
+        if self.checkpointer is not None:
+            self.checkpointer.close()
         if self._inline is not None:
             self._inline.dispose()
 

@@ -50,6 +50,11 @@ class InlineConnection:
     def dialect(self) -> Dialect:
         return self._connection.dialect
 
+    @property
+    def variable_limit(self) -> int:
+        """How many parameters one statement may have (SQLite's build decides)."""
+        return self._driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+
     async def execute(
         self, statement: Executable, parameters: dict[str, Any] | list[dict[str, Any]] | None = None
     ) -> CursorResult[Any]:

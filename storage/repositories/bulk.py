@@ -30,7 +30,6 @@ from storage.models import EscalationStepRow, OutboxRow, ReportEventRow
 from storage.types import UTCDateTime
 
 _PENDING = OutboxStatus.PENDING.value
-_SQLITE_VARIABLES = 32_766  # SQLite ≥ 3.32's limit of parameters in one statement
 
 
 def _storing(column: Any, dialect: Dialect) -> Callable[[Any], Any]:
@@ -86,8 +85,12 @@ async def add_outbox_rows(
     connection: OpenConnection, messages: Sequence[NewMessage], now: datetime
 ) -> Sequence[int]:
     """Pending rows for `messages` (non-empty); their ids, in the order of `messages`."""
-    payload = _Once(OutboxRow.__table__.c.payload, connection.dialect)
-    stored = [payload(id(m.reply), m.reply.to_json()) for m in messages]
+    store_payload = _storing(OutboxRow.__table__.c.payload, connection.dialect)
+    by_reply: dict[int, Any] = {}  # a reply sent to many chats is encoded once
+    for m in messages:
+        if id(m.reply) not in by_reply:
+            by_reply[id(m.reply)] = store_payload(m.reply.to_json())
+    stored = [by_reply[id(m.reply)] for m in messages]
     moment = _storing(OutboxRow.__table__.c.created_at, connection.dialect)(now)
     if isinstance(connection, InlineConnection):
         return await connection.insert_rows(_OUTBOX_SQLITE, [
@@ -162,7 +165,6 @@ ORDER BY r.n
 ON CONFLICT (report_id, step, deadline_at) DO NOTHING
 RETURNING report_id, step, deadline_at
 """).columns(report_id=Integer(), step=Text(), deadline_at=UTCDateTime())
-_STEPS_SQLITE_ROWS = _SQLITE_VARIABLES // 4
 
 
 async def record_steps(
@@ -181,8 +183,9 @@ async def record_steps(
     read_back = {text: when for when, text in stored.items()}
     stored_at = store(at)
     taken: set[StepKey] = set()
-    for start in range(0, len(ordered), _STEPS_SQLITE_ROWS):
-        chunk = ordered[start:start + _STEPS_SQLITE_ROWS]
+    per_statement = connection.variable_limit // 4
+    for start in range(0, len(ordered), per_statement):
+        chunk = ordered[start:start + per_statement]
         values = ", ".join(["(?, ?, ?, ?)"] * len(chunk))
         rows = await connection.returning(
             "INSERT INTO escalation_steps (report_id, step, deadline_at, at) VALUES "

@@ -1,5 +1,5 @@
 """The bulk writes of the escalation sweep on the in-memory fake, SQLite and PostgreSQL: many
-outbox rows, timeline events and ladder steps in one statement each."""
+outbox rows, timeline events and ladder steps written in bulk."""
 
 from __future__ import annotations
 
