@@ -25,13 +25,18 @@ async def joined(tg: FakeTelegram, url: str, user_id: int, name: str, role: Role
 
 
 async def answer_to(person: FakeUser, action: object, expect: str) -> str:
-    """Do something, then wait until the chat shows `expect`; returns all new texts."""
-    await action  # type: ignore[misc]
+    """Do something, then wait until the chat shows `expect`; returns all new texts.
+
+    The chat is counted before the action: counted after it, two replies that arrived first
+    (a welcome, then a notification) would hide the first one."""
     tg = person.tg
     start = len(tg.texts(person.chat_id))
-    await tg.wait_for(lambda: any(expect in t for t in tg.texts(person.chat_id)[start - 1:]),
-                      timeout=10, message=f"{person.first_name} never saw {expect!r}")
-    return "\n".join(tg.texts(person.chat_id)[start - 1:])
+    await action  # type: ignore[misc]
+    await tg.wait_for(lambda: any(expect in t for t in tg.texts(person.chat_id)[start:]),
+                      timeout=10, message=f"{person.first_name} never saw {expect!r}; saw "
+                      f"{tg.texts(person.chat_id)[start:]!r}, {len(tg.pending_updates)} "
+                      "updates not fetched")
+    return "\n".join(tg.texts(person.chat_id)[start:])
 
 
 async def press_starting(person: FakeUser, prefix: str) -> None:
