@@ -19,7 +19,9 @@ import asyncio
 import os
 import secrets
 import shutil
+import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -47,6 +49,7 @@ __all__ = [
     "drop_postgres_database",
     "postgres_database_url",
     "postgres_server_url",
+    "rows_in_the_file_alone",
     "skip_if_postgres_disabled",
     "sqlite_template",
     "sqlite_url",
@@ -58,6 +61,20 @@ __all__ = [
 
 def sqlite_url(path: Path) -> str:
     return f"sqlite+aiosqlite:///{path}"
+
+
+async def rows_in_the_file_alone(path: Path, table: str) -> int:
+    """The rows of `table` as the SQLite file holds them without its write-ahead log (what a
+    checkpoint copied). The read takes no lock (immutable): one that meets a checkpoint
+    copying pages is read again."""
+    for _ in range(100):
+        try:
+            with closing(sqlite3.connect(f"file:{path}?immutable=1", uri=True)) as connection:
+                count: int = connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                return count
+        except sqlite3.DatabaseError:
+            await asyncio.sleep(0.02)
+    raise AssertionError(f"{path} could not be read")
 
 
 def skip_if_postgres_disabled() -> None:

@@ -55,6 +55,10 @@ class _Once:
         return self._stored[key]
 
 
+def _same(key: Hashable, value: Any) -> Any:
+    return value
+
+
 def _arrays(types: dict[str, Any], sql: str) -> Any:
     return text(sql).bindparams(*(bindparam(name, type_=t) for name, t in types.items()))
 
@@ -136,15 +140,16 @@ ORDER BY r.n
 async def add_events(connection: OpenConnection, events: Sequence[ReportEvent]) -> None:
     """Appended in the order given (a timeline reads in the order of ids)."""
     evidence = _Once(ReportEventRow.__table__.c.evidence, connection.dialect)
+    # PostgreSQL: the moments go as an array of their type, which converts each element.
+    inline = isinstance(connection, InlineConnection)
+    at = _Once(ReportEventRow.__table__.c.at, connection.dialect) if inline else _same
     rows = [(
-        e.report_id, e.at, e.actor_id, None if e.actor_role is None else e.actor_role.value,
-        e.from_status.value, e.to_status.value, e.note, evidence(e.evidence, list(e.evidence)),
+        e.report_id, at(e.at, e.at), e.actor_id,
+        None if e.actor_role is None else e.actor_role.value, e.from_status.value,
+        e.to_status.value, e.note, evidence(e.evidence, list(e.evidence)),
     ) for e in events]
     if isinstance(connection, InlineConnection):
-        at = _Once(ReportEventRow.__table__.c.at, connection.dialect)
-        await connection.insert_rows(
-            _EVENTS_SQLITE, [(r[0], at(r[1], r[1]), *r[2:]) for r in rows]
-        )
+        await connection.insert_rows(_EVENTS_SQLITE, rows)
         return
     columns = list(zip(*rows, strict=True))
     await connection.execute(_EVENTS_POSTGRES, dict(zip(

@@ -4,14 +4,13 @@ itself up to date."""
 from __future__ import annotations
 
 import asyncio
-import sqlite3
-from contextlib import closing
 from pathlib import Path
 
 import pytest
 
 import bot.serve
 from storage.migrate import upgrade_to_head
+from tests.db_fixtures import rows_in_the_file_alone
 from tests.e2e.harness import invitation, running, service_settings
 from tests.fakes.telegram_api import FakeTelegram
 
@@ -30,17 +29,6 @@ async def test_a_dead_poller_stops_the_service(
             await asyncio.wait_for(bot.serve.serve(settings, asyncio.Event()), 20)
 
 
-def _people_in_the_file_alone(path: Path) -> int | None:
-    """People as the database file holds them without its write-ahead log (what a copy of the
-    file alone would hold); None while the file is being written."""
-    try:
-        with closing(sqlite3.connect(f"file:{path}?immutable=1", uri=True)) as connection:
-            count: int = connection.execute("SELECT count(*) FROM people").fetchone()[0]
-            return count
-    except sqlite3.DatabaseError:
-        return None
-
-
 async def test_what_the_service_commits_reaches_the_database_file_within_seconds(
     tmp_path: Path, tg: FakeTelegram
 ) -> None:
@@ -52,24 +40,14 @@ async def test_what_the_service_commits_reaches_the_database_file_within_seconds
     await upgrade_to_head(url)
     code = await invitation(url)
     async with running(settings, tg):
-        before = await _read_the_file_alone(path)
+        before = await rows_in_the_file_alone(path, "people")
         lan = tg.user(id=5301, first_name="Lan")
         await lan.send_text(f"/start {code}")
         await lan.wait_reply(1)
-        after = await _read_the_file_alone(path)
+        after = await rows_in_the_file_alone(path, "people")
         for _ in range(60):
             if after == 1:
                 break
             await asyncio.sleep(0.1)
-            after = await _read_the_file_alone(path)
+            after = await rows_in_the_file_alone(path, "people")
         assert (before, after) == (0, 1)
-
-
-async def _read_the_file_alone(path: Path) -> int:
-    """`_people_in_the_file_alone`, read again while a checkpoint is copying pages."""
-    for _ in range(100):
-        count = _people_in_the_file_alone(path)
-        if count is not None:
-            return count
-        await asyncio.sleep(0.02)
-    raise AssertionError("the database file could not be read")

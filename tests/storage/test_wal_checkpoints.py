@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
-import time
-from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,22 +13,10 @@ from domain.ports import NewMessage
 from storage.checkpoints import Checkpoint, WalCheckpointer
 from storage.database import Database
 from storage.migrate import upgrade_to_head
+from tests.db_fixtures import rows_in_the_file_alone
 
 NOW = datetime(2026, 11, 2, 3, 0, tzinfo=UTC)
 LONG = Reply("Nội dung dài " * 300)  # ~4 KB: a page of the log per message
-
-
-def rows_in_the_file_alone(path: Path) -> int:
-    """Outbox rows as the database file holds them without its log. The read ignores locks
-    (immutable): one that meets a checkpoint copying pages is read again."""
-    for _ in range(50):
-        try:
-            with closing(sqlite3.connect(f"file:{path}?immutable=1", uri=True)) as connection:
-                count: int = connection.execute("SELECT count(*) FROM outbox").fetchone()[0]
-                return count
-        except sqlite3.DatabaseError:
-            time.sleep(0.01)
-    raise AssertionError("the database file could not be read")
 
 
 async def write_messages(database: Database, transactions: int, per_transaction: int) -> None:
@@ -56,12 +41,12 @@ async def test_commits_leave_the_log_to_the_checkpointer(tmp_path: Path) -> None
     try:
         assert database.checkpointer is not None
         await write_messages(database, 15, 100)  # ~1,500 pages: past SQLite's own 1,000
-        assert rows_in_the_file_alone(path) == 0
+        assert await rows_in_the_file_alone(path, "outbox") == 0
         done = database.checkpointer.checkpoint()
         assert done == Checkpoint(busy=False, log_frames=done.copied_frames,
                                   copied_frames=done.log_frames)
         assert done.log_frames > 1_000
-        assert rows_in_the_file_alone(path) == 1_500
+        assert await rows_in_the_file_alone(path, "outbox") == 1_500
     finally:
         await database.dispose()
 
@@ -73,12 +58,12 @@ async def test_the_running_checkpointer_copies_every_second(tmp_path: Path) -> N
     running = asyncio.create_task(database.checkpointer.run())
     try:
         await write_messages(database, 1, 10)
-        seen = rows_in_the_file_alone(path)
+        seen = await rows_in_the_file_alone(path, "outbox")
         for _ in range(30):
             if seen == 10:
                 break
             await asyncio.sleep(0.1)
-            seen = rows_in_the_file_alone(path)
+            seen = await rows_in_the_file_alone(path, "outbox")
         assert seen == 10
     finally:
         running.cancel()
@@ -92,7 +77,7 @@ async def test_without_background_checkpoints_the_commits_copy_the_log(tmp_path:
     try:
         assert database.checkpointer is None
         await write_messages(database, 15, 100)
-        assert rows_in_the_file_alone(path) > 0
+        assert await rows_in_the_file_alone(path, "outbox") > 0
     finally:
         await database.dispose()
 
