@@ -25,18 +25,16 @@ async def joined(tg: FakeTelegram, url: str, user_id: int, name: str, role: Role
 
 
 async def answer_to(person: FakeUser, action: object, expect: str) -> str:
-    """Do something, then wait until the chat shows `expect`; returns all new texts.
-
-    The chat is counted before the action: counted after it, two replies that arrived first
-    (a welcome, then a notification) would hide the first one."""
+    """Do something, then wait until the chat shows `expect`; returns all new texts (and the
+    last one before, which an action like `wait_reply` may already have brought)."""
+    await action  # type: ignore[misc]
     tg = person.tg
     start = len(tg.texts(person.chat_id))
-    await action  # type: ignore[misc]
-    await tg.wait_for(lambda: any(expect in t for t in tg.texts(person.chat_id)[start:]),
+    await tg.wait_for(lambda: any(expect in t for t in tg.texts(person.chat_id)[start - 1:]),
                       timeout=10, message=f"{person.first_name} never saw {expect!r}; saw "
-                      f"{tg.texts(person.chat_id)[start:]!r}, {len(tg.pending_updates)} "
+                      f"{tg.texts(person.chat_id)[start - 1:]!r}, {len(tg.pending_updates)} "
                       "updates not fetched")
-    return "\n".join(tg.texts(person.chat_id)[start:])
+    return "\n".join(tg.texts(person.chat_id)[start - 1:])
 
 
 async def press_starting(person: FakeUser, prefix: str) -> None:
