@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from bot import admin_commands, broadcast_commands
 from bot.logs import configure_logging
+from bot.loop_clock import new_event_loop
 from bot.org_loader import OrgConfigError
 from bot.settings import Settings
 
@@ -89,7 +90,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     configure_logging(settings.log_level, settings.secrets())
     try:
-        return asyncio.run(_run(args, settings))
+        with asyncio.Runner(loop_factory=new_event_loop) as runner:
+            return runner.run(_run(args, settings))
     except OrgConfigError as error:
         print(f"dlxh: {error}", file=sys.stderr)
         return 2

@@ -13,9 +13,10 @@ holder left `sending`: it is gone, so nobody else is sending them.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from typing import Protocol
+
+from bot.loop_clock import loop_time
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ class DispatchLead:
         *,
         check_seconds: float = 5.0,
         retry_seconds: float = 1.0,
-        monotonic: Callable[[], float] = time.monotonic,
+        monotonic: Callable[[], float] = loop_time,
     ) -> None:
         self._lead = lead
         self._settle = settle

@@ -5,16 +5,18 @@ notifications) reserve their token at once and never queue behind background one
 copies), which take a token only when one is free, one at a time. The average rate holds for
 both together, since every send takes a token.
 
-Only monotonic time is used here; the domain clock (which tests and libfaketime move) decides
-when an outbox item is due, not how long to wait between two sends.
+Only the event loop's monotonic clock is used here (`bot/loop_clock.py`); the domain clock
+(which tests and libfaketime move) decides when an outbox item is due, not how long to wait
+between two sends.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
-import time
 from collections.abc import Awaitable, Callable
+
+from bot.loop_clock import loop_time
 
 MonotonicClock = Callable[[], float]
 _EPSILON = 1e-9  # float rounding of elapsed * rate must not cost another sleep
@@ -41,7 +43,7 @@ class TokenBucket:
         self,
         rate_per_second: float,
         burst: float,
-        clock: MonotonicClock = time.monotonic,
+        clock: MonotonicClock = loop_time,
         *,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
@@ -120,7 +122,7 @@ class ChannelPacer:
         per_chat_burst: float = 1.0,
         *,
         overall_burst: float = 1.0,
-        clock: MonotonicClock = time.monotonic,
+        clock: MonotonicClock = loop_time,
         sleep: Sleep = asyncio.sleep,
         sweep_seconds: float = 60.0,
     ) -> None:
@@ -138,7 +140,7 @@ class ChannelPacer:
 
     @classmethod
     def unlimited(
-        cls, *, clock: MonotonicClock = time.monotonic, sleep: Sleep = asyncio.sleep
+        cls, *, clock: MonotonicClock = loop_time, sleep: Sleep = asyncio.sleep
     ) -> ChannelPacer:
         """No rate limit, but still honours `pause_until` (a 429 on an unpaced channel)."""
         return cls(math.inf, math.inf, clock=clock, sleep=sleep)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -12,11 +13,32 @@ class Clock(Protocol):
         ...
 
 
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 class SystemClock:
-    """Reads the system clock on every call; never caches (libfaketime must be able to shift it)."""
+    """Reads the system clock on every call; never caches (libfaketime must be able to shift it).
+
+    Never goes back, though: a reading earlier than one already given out gives that one again,
+    until the system clock passes it. A row stamped "due now" must be due for every later reader
+    of the same process (the outbox would hold a reply back until the clock caught up), and
+    timeline events keep their order. libfaketime's default build, re-reading its file from
+    several threads at once, falls back to the file's moment or to the real time for an
+    instant (decision 0010); an operator who sets the clock back restarts the service.
+    """
+
+    def __init__(self, read_system_clock: Callable[[], datetime] = _utc_now) -> None:
+        self._read = read_system_clock
+        self._latest = datetime.min.replace(tzinfo=UTC)
 
     def now(self) -> datetime:
-        return datetime.now(UTC)
+        # Unlocked: threads racing here at worst keep a reading a few microseconds older.
+        reading = self._read()
+        if reading < self._latest:
+            return self._latest
+        self._latest = reading
+        return reading
 
 
 class FixedClock:

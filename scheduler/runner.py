@@ -2,8 +2,16 @@
 
 No job store is configured beyond the default in-memory one and nothing is pickled: the only job
 is a bound method re-added at every start, and the state it acts on lives in our tables.
-`coalesce=True` and `max_instances=1`: a late or overlapping tick runs once, never twice at once;
-`misfire_grace_time=None` runs a late tick anyway (after a suspend, or a faked clock jump).
+`coalesce=True`: a late tick runs once, not once per missed interval; `misfire_grace_time=None`
+runs it anyway (after a suspend, or a faked clock jump). `max_instances=2` with our own lock: a
+tick that comes while one runs (a monthly review takes seconds to draw) waits for it and runs
+right after, never beside it; APScheduler would otherwise skip it and leave what became due
+meanwhile for a whole interval. A third one is skipped: the waiting one does its work.
+
+APScheduler sleeps until the next run time it computed from one wall-clock reading. The system
+clock can step meanwhile (NTP, a resumed machine, libfaketime), and the event loop's timers do not
+follow the wall clock (`bot/loop_clock.py`): so the scheduler is told to look at the clock again
+every second, and a step forward runs the overdue tick within a second, not an interval later.
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ from scheduler.monthly import MonthlyReview
 log = logging.getLogger(__name__)
 
 JOB_ID = "sweep"
+LOOK_AGAIN_SECONDS = 1.0
 
 
 class SweepScheduler:
@@ -36,6 +45,7 @@ class SweepScheduler:
         self._leadership = leadership
         self._interval = interval_seconds
         self._scheduler: AsyncIOScheduler | None = None
+        self._looking: asyncio.Task[None] | None = None
         self.runs = 0
         self._stopped = False
         self._running = asyncio.Lock()  # stop() waits for a sweep under way
@@ -45,11 +55,20 @@ class SweepScheduler:
         scheduler = AsyncIOScheduler(timezone="UTC")
         scheduler.add_job(
             self.tick, IntervalTrigger(seconds=self._interval), id=JOB_ID,
-            coalesce=True, max_instances=1, misfire_grace_time=None,
+            coalesce=True, max_instances=2, misfire_grace_time=None,
             next_run_time=datetime.now(UTC),  # APScheduler's own timing only
         )
         scheduler.start()
         self._scheduler = scheduler
+        self._looking = asyncio.get_running_loop().create_task(
+            self._look_at_the_clock(scheduler), name="sweep-clock"
+        )
+
+    @staticmethod
+    async def _look_at_the_clock(scheduler: AsyncIOScheduler) -> None:
+        while True:
+            await asyncio.sleep(LOOK_AGAIN_SECONDS)
+            scheduler.wakeup()  # runs what is due by the wall clock now, then sleeps again
 
     async def tick(self) -> SweepResult | None:
         """One sweep if this process leads; never raises (the next tick tries again)."""
@@ -87,6 +106,9 @@ class SweepScheduler:
         away a half-built monthly review and log the cancellation as the job's error."""
         self._stopped = True
         scheduler, self._scheduler = self._scheduler, None
+        looking, self._looking = self._looking, None
+        if looking is not None:
+            looking.cancel()
         if scheduler is not None and scheduler.running:
             scheduler.pause()
         async with self._running:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import glob
 import os
 import signal
 import subprocess
@@ -17,6 +18,8 @@ from pathlib import Path
 import aiohttp
 
 HOST = "127.0.0.1"
+# libfaketime's default build, as the outside check preloads it (.ci/run installs it).
+LIBFAKETIME = next(iter(sorted(glob.glob("/usr/lib/*/faketime/libfaketime.so.1"))), None)
 STARTUP_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
 

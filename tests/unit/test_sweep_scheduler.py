@@ -62,3 +62,21 @@ async def test_stopping_when_idle_returns_at_once() -> None:
     await asyncio.sleep(0.05)
     await asyncio.wait_for(scheduler.stop(), timeout=1)
     assert sweeper.runs == sweeper.finished == 1
+
+
+async def test_a_tick_that_comes_during_a_long_sweep_runs_right_after_it() -> None:
+    """Not skipped for a whole interval: a clock moved forward during a monthly review's drawing
+    must not wait a minute for its steps (decision 0010)."""
+    sweeper = SlowSweeper()
+    scheduler = SweepScheduler(cast(Sweeper, sweeper), AlwaysLeader(), interval_seconds=2)
+    scheduler.start()
+    try:
+        await asyncio.wait_for(sweeper.started.wait(), timeout=5)
+        sweeper.started.clear()
+        await asyncio.sleep(2.5)  # the tick of 2 s comes while the first sweep still runs
+        assert sweeper.runs == 1
+        sweeper.may_finish.set()
+        await asyncio.wait_for(sweeper.started.wait(), timeout=1)  # not at the tick of 4 s
+        assert sweeper.runs == 2
+    finally:
+        await scheduler.stop()
