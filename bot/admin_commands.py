@@ -9,12 +9,9 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-from aiogram import Bot
-
-from bot.app import telegram_bot
 from bot.org_loader import load_org_config
+from bot.prestart import prestart
 from bot.review_files import figures_json, review_chart, review_message, review_workbook
-from bot.serve import prestart
 from bot.settings import Settings
 from domain.clock import SystemClock
 from domain.people import Role
@@ -121,7 +118,9 @@ async def _bot_username(settings: Settings) -> str | None:
         return settings.telegram_bot_username.lstrip("@")
     if settings.telegram_bot_token is None:
         return None
-    bot: Bot = telegram_bot(settings)
+    from bot.app import telegram_bot  # aiogram only when Telegram must be asked
+
+    bot = telegram_bot(settings)
     try:
         me = await bot.get_me(request_timeout=10)
         return me.username

@@ -67,7 +67,7 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         await serve(settings)
         return 0
     if args.command == "migrate":
-        from bot.serve import prestart
+        from bot.prestart import prestart
 
         await prestart(settings)
         print("database is up to date")

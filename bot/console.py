@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.app import build_app
-from bot.serve import prestart
+from bot.prestart import prestart
 from bot.settings import Settings
 from domain.clock import Clock
 from domain.messages import Reply

@@ -15,12 +15,12 @@ from aiohttp.abc import AbstractAccessLogger
 from bot.app import App, build_app
 from bot.http import WEBHOOK_PATH_TELEGRAM, WEBHOOK_PATH_ZALO, build_web_app, channel_states
 from bot.poll_backoff import PollBackoff
+from bot.prestart import prestart
 from bot.settings import Settings
 from bot.telegram.polling import ALLOWED_UPDATES, poll
 from bot.zalo.client import ZaloClient, ZaloError, ZaloPermanent
 from bot.zalo.polling import ZaloPoller
 from domain.clock import Clock
-from storage.migrate import upgrade_to_head
 
 log = logging.getLogger(__name__)
 
@@ -33,11 +33,6 @@ class PathOnlyAccessLogger(AbstractAccessLogger):
             '%s "%s %s" %s %.1fms', request.remote, request.method, request.path,
             response.status, time * 1000,
         )
-
-
-async def prestart(settings: Settings) -> None:
-    """Apply migrations before anything serves (the database is the source of truth)."""
-    await upgrade_to_head(settings.database_url)
 
 
 async def serve(

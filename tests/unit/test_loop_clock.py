@@ -58,7 +58,6 @@ def test_the_loop_measures_with_the_kernel_clock_only_under_a_preload(
     try:
         assert not isinstance(stock, KernelClockLoop)
         assert isinstance(kernel, KernelClockLoop)
-        asyncio.set_event_loop(None)
         assert kernel.run_until_complete(asyncio.sleep(0.01, result="woke")) == "woke"
         assert abs(kernel.time() - time.monotonic()) < 0.01
     finally:
