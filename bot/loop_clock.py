@@ -4,10 +4,11 @@ libfaketime, with which the outside check shifts the system clock, moves CLOCK_M
 default (single-threaded) build, re-reading its timestamp file at every call
 (`FAKETIME_NO_CACHE=1`), is not safe against two threads reading the clock at once — and Python's
 own lock hand-over between threads reads it — so in a threaded process the faked monotonic clock
-keeps falling back to the file's start moment: the loop's timers stop coming due and the service
-stops answering (decision 0010). Under a preloaded library the loop therefore reads CLOCK_MONOTONIC
-with a direct system call, which no preload intercepts; the domain clock (`SystemClock`) still reads
-the shifted wall clock, and the sweep scheduler looks at it every second (`scheduler/runner.py`).
+keeps falling back to the file's moment (or to the real time): the loop's timers stop coming due
+and the service stops answering (decision 0010). Under a preloaded library the loop therefore
+reads CLOCK_MONOTONIC with a direct system call, which libfaketime as distributions build it does
+not intercept; the domain clock (`SystemClock`) still reads the shifted wall clock, and the sweep
+scheduler looks at it every second (`scheduler/runner.py`).
 Without a preload the stock loop and its vDSO clock are kept: the system call costs ~2 µs a read.
 """
 
