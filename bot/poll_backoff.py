@@ -3,23 +3,24 @@ after a failure before trying again."""
 
 from __future__ import annotations
 
-import asyncio
 import math
 from collections.abc import Callable
+
+from bot.loop_clock import loop_time
 
 
 class PollBackoff:
     """Quick failures (refused, 5xx, a handling error) double the pause, up to `longest`.
 
-    A request for updates that failed only after a long poll's length (a timeout; or the system
-    clock moved forward under it, as libfaketime does) paced the loop by itself: it is followed
-    by the first pause, and the doubling starts over. Otherwise a few such failures in a row
-    would leave people unanswered for up to `longest` seconds.
+    A request for updates that failed only after a long poll's length (a timeout; or, on a loop
+    that measures with a faked clock, the clock moved forward under it) paced the loop by
+    itself: it is followed by the first pause, and the doubling starts over. Otherwise a few
+    such failures in a row would leave people unanswered for up to `longest` seconds.
     """
 
     def __init__(
         self, first: float = 1.0, longest: float = 60.0, *, poll_seconds: float = math.inf,
-        clock: Callable[[], float] | None = None,
+        clock: Callable[[], float] = loop_time,
     ) -> None:
         self._poll_seconds = poll_seconds
         self._first = first
@@ -49,4 +50,4 @@ class PollBackoff:
         return pause
 
     def _now(self) -> float:
-        return self._clock() if self._clock is not None else asyncio.get_running_loop().time()
+        return self._clock()

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from bot.loop_clock import loop_time
 from bot.poll_backoff import PollBackoff
 from bot.retry_policy import FailureCounter
 from bot.zalo.client import ZaloClient, ZaloError, ZaloPermanent, ZaloRetryAfter
@@ -45,7 +46,7 @@ class ZaloPoller:
         *,
         timeout: int = POLL_TIMEOUT,
         sleep: Sleep = asyncio.sleep,
-        clock: Callable[[], float] | None = None,  # default: the event loop's
+        clock: Callable[[], float] = loop_time,
     ) -> None:
         self._client = client
         self._translator = translator
