@@ -45,7 +45,7 @@ from domain.clock import FixedClock
 from domain.org import OrgConfig, Unit, UnitKind
 from handlers.context import Services
 from handlers.i18n import Catalog
-from handlers.sweeps import Sweeper
+from handlers.sweeps import Sweeper, SweepSettings
 from storage.database import Database
 from storage.migrate import upgrade_to_head
 from storage.models import ChannelIdentityRow, PersonRow, ReportEventRow, ReportRow
@@ -172,7 +172,9 @@ async def measure(url: str, args: argparse.Namespace) -> None:
         warm = (time.perf_counter() - began) * 1000
         print(f"calendar warm-up: {warm:.0f} ms (holiday tables, loaded once per process)")
         keep_start_up_out_of_collections()  # as `dlxh serve` does once it has started
-        sweeper = Sweeper(database.unit_of_work, services)
+        # Two transactions under way at once on PostgreSQL, as bot/app.py's `sweep_settings`.
+        settings = SweepSettings(writers=2 if database.is_postgres else 1)
+        sweeper = Sweeper(database.unit_of_work, services, settings)
         first, steps = await timed_sweep(sweeper)
         print(f"first sweep: {first:.0f} ms ({steps:,} steps taken)")
         steady = [await timed_sweep(sweeper) for _ in range(args.repeat)]

@@ -151,7 +151,8 @@ def build_app(
     )
     dispatcher_box.append(dispatcher)
     sweeper = Sweeper(
-        database.unit_of_work, services, sweep_settings(settings), dispatcher.offer,
+        database.unit_of_work, services, sweep_settings(settings, database.is_postgres),
+        dispatcher.offer,
         wake=dispatcher.wake,
     )
     monthly = MonthlyReview(database, services, media, dispatcher.offer)
@@ -175,11 +176,13 @@ def build_app(
     )
 
 
-def sweep_settings(settings: Settings) -> SweepSettings:
+def sweep_settings(settings: Settings, is_postgres: bool) -> SweepSettings:
     return SweepSettings(
         reminder_lookahead=timedelta(days=settings.reminder_lookahead_days),
         draft_remind_after=timedelta(hours=settings.draft_remind_hours),
         draft_discard_after=timedelta(days=settings.draft_discard_days),
+        # PostgreSQL's server writes one batch while the next is rendered (docs/escalation.md).
+        writers=2 if is_postgres else 1,
     )
 
 

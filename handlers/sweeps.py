@@ -11,6 +11,7 @@ and sends nothing.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -50,6 +51,9 @@ class SweepSettings:
     draft_discard_after: timedelta = timedelta(days=7)
     max_cases: int = 5000  # read per ladder and run; the rest waits for the next run
     batch_size: int = 100  # cases per transaction
+    # Transactions under way at once (PostgreSQL); SQLite's units of work take turns anyway,
+    # and a second one waiting would only make a webhook wait behind two batches instead of one.
+    writers: int = 1
     broadcasts_per_run: int = 20  # launched per run; the rest at the next run
     # Sending broadcasts looked at per run (earliest first) to close those with no copy left.
     broadcasts_watched: int = 200
@@ -161,17 +165,39 @@ class Sweeper:
         return found
 
     async def _escalate(self, work: list[_Work], now: datetime, result: SweepResult) -> None:
+        """The batches, each in its own transaction, `writers` of them under way at once: with
+        two, PostgreSQL's server writes one batch while this process renders the next."""
         audiences = Audiences()
         size = self.settings.batch_size
-        for start in range(0, len(work), size):
-            async with self._uow_factory() as uow:
-                ctx = system_context(uow, self._services, now)
-                taken = await _take(ctx, audiences, work[start:start + size])
-                queued = await queue(ctx)
-                await uow.commit()
-            result.steps += taken
-            result.queued += len(queued)
-            self._on_commit(queued)
+        batches = [work[start:start + size] for start in range(0, len(work), size)]
+        taken: list[list[tuple[str, str]]] = [[] for _ in batches]
+        pending = iter(enumerate(batches))  # shared: each batch goes to the first free writer
+
+        async def writer() -> None:
+            for index, batch in pending:
+                taken[index], queued = await self._write_batch(audiences, batch, now)
+                result.queued += len(queued)
+                self._on_commit(queued)
+
+        try:
+            async with asyncio.TaskGroup() as writers:
+                for _ in range(min(self.settings.writers, len(batches))):
+                    writers.create_task(writer())
+        except ExceptionGroup as failed:
+            # The batch under way beside the failed one was cancelled and rolled back; what
+            # committed stays taken, the rest is taken by the next sweep.
+            raise failed.exceptions[0] from None
+        result.steps += [step for steps in taken for step in steps]
+
+    async def _write_batch(
+        self, audiences: Audiences, batch: list[_Work], now: datetime
+    ) -> tuple[list[tuple[str, str]], list[OutboxItem]]:
+        async with self._uow_factory() as uow:
+            ctx = system_context(uow, self._services, now)
+            taken = await _take(ctx, audiences, batch)
+            queued = await queue(ctx)
+            await uow.commit()
+        return taken, queued
 
 
 def _key(work: _Work, rung: Rung) -> StepKey:
