@@ -248,13 +248,17 @@ class BroadcastRepository(Protocol):
 
 @dataclass(frozen=True)
 class DueCase:
-    """An open case whose clock is running out, with what the escalation sweep needs of it."""
+    """An open case whose clock is running out, with what the escalation sweep needs of it.
+
+    `report` comes without its media: a step's message does not send the photos again, its card
+    says how many there are (`photos`)."""
 
     report: Report
     # When the current deadline was set (the latest assignment); None for unassigned reports.
     assigned_at: datetime | None
     # Steps already taken for the current deadline.
     fired: frozenset[str]
+    photos: int = 0
 
 
 class StepKey(NamedTuple):

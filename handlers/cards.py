@@ -93,7 +93,10 @@ def _place(ctx: Context, report: Report) -> str:
     return ctx.t("case.map", place=place_text(ctx, None, (lat, lon)), latitude=lat, longitude=lon)
 
 
-def case_text(ctx: Context, report: Report, reporter: Person | None) -> str:
+def case_text(
+    ctx: Context, report: Report, reporter: Person | None, photos: int | None = None
+) -> str:
+    """`photos`: how many the report has, when `report` was read without its media."""
     lines = [
         ctx.t(
             "case.card",
@@ -104,7 +107,7 @@ def case_text(ctx: Context, report: Report, reporter: Person | None) -> str:
             place=_place(ctx, report),
             description=report.description or ctx.t("intake.description.voice"),
             urgency=ctx.t(f"intake.urgency.{report.urgency.value}"),
-            photos=report.photo_count,
+            photos=report.photo_count if photos is None else photos,
             created=ctx.local_time(report.created_at),
         ),
     ]
@@ -139,19 +142,22 @@ async def board_card(ctx: Context, report: Report, officer: Person) -> Reply:
 
 
 def board_card_with(
-    ctx: Context, report: Report, officer: Person, reporter: Person | None
+    ctx: Context, report: Report, officer: Person, reporter: Person | None,
+    photos: int | None = None,
 ) -> Reply:
     """`board_card` with its reporter already read (a sweep reads a batch's in one query)."""
     actions = REVIEW_ACTIONS + BOARD_ACTIONS + BOARD_DIRECT_ACTIONS
     return Reply(
-        text=case_text(ctx, report, reporter),
+        text=case_text(ctx, report, reporter, photos),
         choices=action_buttons(ctx, report, actions, Role.BOARD, officer.unit_code),
         photos=photos_of(report),
     )
 
 
-def handler_card(ctx: Context, report: Report, handler: Person, heading: str = "") -> Reply:
-    text = case_text(ctx, report, None)
+def handler_card(
+    ctx: Context, report: Report, handler: Person, heading: str = "", photos: int | None = None
+) -> Reply:
+    text = case_text(ctx, report, None, photos)
     return Reply(
         text=f"{heading}\n{text}" if heading else text,
         choices=action_buttons(ctx, report, HANDLER_ACTIONS, Role.HANDLER, handler.unit_code),

@@ -20,7 +20,6 @@ from domain.broadcasts import DeliveryCounts
 from domain.messages import OutboxItem, Reply
 from domain.people import Person, Role
 from domain.ports import DueCase, StepKey, UnitOfWorkFactory
-from domain.reports import Report
 from handlers.cards import board_card_with, handler_card
 from handlers.context import Context, Services
 from handlers.sweeps_broadcasts import sweep_broadcasts
@@ -239,13 +238,17 @@ class _Cards:
         self._reporters = reporters
         self._cards: dict[tuple[int, Role, str | None], Reply] = {}
 
-    def of(self, ctx: Context, report: Report, person: Person) -> Reply:
+    def of(self, ctx: Context, case: DueCase, person: Person) -> Reply:
+        report = case.report
         assert report.id is not None
         key = (report.id, person.role, person.unit_code)
         if key not in self._cards:
             self._cards[key] = (
-                handler_card(ctx, report, person) if person.role is Role.HANDLER
-                else board_card_with(ctx, report, person, self._reporters.get(report.reporter_id))
+                handler_card(ctx, report, person, photos=case.photos)
+                if person.role is Role.HANDLER
+                else board_card_with(
+                    ctx, report, person, self._reporters.get(report.reporter_id), case.photos
+                )
             )
         return self._cards[key]
 
@@ -264,7 +267,7 @@ async def _tell(
     for person in await audiences.of(ctx.uow, AUDIENCE[rung.step], report.assigned_unit_code):
         key = (person.role, person.unit_code)
         if key not in headed:
-            card = cards.of(ctx, report, person)
+            card = cards.of(ctx, work.case, person)
             headed[key] = replace(card, text=f"{heading}\n{card.text}")
         await audiences.notify(ctx, person, headed[key])
 

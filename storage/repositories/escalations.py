@@ -22,12 +22,14 @@ from sqlalchemy import (
 )
 
 from domain.ports import Draft, DueCase, StepKey
+from domain.reports import MediaKind
 from storage.models import (
     UNACKNOWLEDGED_STATUSES,
     UNIT_WORK_STATUSES,
     DraftRow,
     EscalationStepRow,
     ReportEventRow,
+    ReportMediaRow,
     ReportRow,
 )
 from storage.repositories import bulk
@@ -69,10 +71,20 @@ def _fired(deadline: Any) -> Label[Any]:
     )
 
 
+_PHOTOS = (
+    select(func.count())
+    .where(ReportMediaRow.report_id == ReportRow.id, ReportMediaRow.kind == MediaKind.PHOTO.value)
+    .correlate(ReportRow)
+    .scalar_subquery()
+    .label("photos")
+)
+
+
 def _due(deadline: Any, condition: ColumnElement[bool], assigned: bool) -> Select[Any]:
-    """The report's columns, then when it was assigned (NULL: not asked) and its steps taken."""
+    """The report's columns, then when it was assigned (NULL: not asked), its steps taken and
+    its number of photos (its media are not read: a step's message does not send them)."""
     assigned_at = _ASSIGNED_AT if assigned else null().label("assigned_at")
-    columns = [*ReportRow.__table__.columns, assigned_at, _fired(deadline)]
+    columns = [*ReportRow.__table__.columns, assigned_at, _fired(deadline), _PHOTOS]
     return (
         select(*columns)
         .where(condition, deadline <= bindparam("until", type_=ReportRow.answer_deadline.type))
@@ -174,8 +186,9 @@ class SqlEscalations(SqlRepository):
 
 
 def _case(row: Any) -> DueCase:
-    *_, assigned_at, fired = row  # by position: see `_due`
-    return DueCase(_report(row, []), assigned_at, frozenset(fired.split(",") if fired else ()))
+    *_, assigned_at, fired, photos = row  # by position: see `_due`
+    steps = frozenset(fired.split(",") if fired else ())
+    return DueCase(_report(row, []), assigned_at, steps, photos)
 
 
 def _params(until: datetime, last_step: str, limit: int) -> dict[str, Any]:

@@ -270,8 +270,9 @@ class MemoryEscalations:
                 step for (rid, step, at) in self._s.escalation_steps
                 if rid == report.id and at == deadline
             )
-            if last not in fired:
-                cases.append(DueCase(copy.deepcopy(report), self._assigned_at(report), fired))
+            if last not in fired:  # the report without its media, as the SQL repository reads it
+                bare = replace(copy.deepcopy(report), media=[])
+                cases.append(DueCase(bare, self._assigned_at(report), fired, report.photo_count))
         return cases[:limit]
 
     def _assigned_at(self, report: Report) -> datetime | None:

@@ -13,24 +13,24 @@ import pytest
 from domain.clock import FixedClock
 from domain.people import Role
 from domain.ports import Draft, UnitOfWorkFactory
-from domain.reports import ReportEvent, ReportStatus
+from domain.reports import MediaKind, ReportEvent, ReportStatus, StoredMedia
 from handlers.admin import create_invitations
 from handlers.sweeps import Sweeper
 from storage.database import Database
 from tests.conversation_harness import services, small_org
 from tests.db_fixtures import truncate_all
-from tests.storage.builders import NOW, add_person, new_report
+from tests.storage.builders import NOW, add_person, media, new_report
 
 HOUR = timedelta(hours=1)
 
 
 async def add_case(
     factory: UnitOfWorkFactory, number: int, status: ReportStatus, deadline_in: timedelta,
-    reporter: int, assigned: bool = True,
+    reporter: int, assigned: bool = True, items: list[StoredMedia] | None = None,
 ) -> int:
     async with factory() as uow:
         report = replace(
-            new_report(reporter, number, status=status, assigned_unit_code="bo-de"),
+            new_report(reporter, number, status=status, assigned_unit_code="bo-de", items=items),
             answer_deadline=NOW + deadline_in if assigned else None,
             acknowledged_at=NOW if assigned else None,
         )
@@ -78,6 +78,24 @@ async def test_due_unit_cases_through_their_deadline_and_steps(
     async with factory() as uow:  # a case that took its last step is not read again
         due = await uow.escalations.unit_cases_due(NOW + 2 * HOUR, "leader", 10)
         assert [c.report.id for c in due] == [soon]
+
+
+async def test_due_cases_come_with_their_number_of_photos_not_their_media(
+    any_uow_factory: UnitOfWorkFactory,
+) -> None:
+    factory = any_uow_factory
+    lan = await reporter(factory)
+    items = [media("a"), media("b"), media("c", MediaKind.VOICE), media("d")]
+    await add_case(factory, 1, ReportStatus.ASSIGNED, -HOUR, lan, items=items)
+    await add_case(factory, 2, ReportStatus.SUBMITTED, -HOUR, lan, assigned=False, items=items)
+    await add_case(factory, 3, ReportStatus.ASSIGNED, -HOUR, lan)
+    async with factory() as uow:
+        unit = await uow.escalations.unit_cases_due(NOW, "leader", 10)
+        [waiting] = await uow.escalations.unacknowledged_due(NOW + 4 * HOUR, "ack_leader", 10)
+    assert [(c.report.code[-1], c.photos, c.report.media) for c in unit] == [
+        ("1", 3, []), ("3", 0, []),
+    ]
+    assert (waiting.photos, waiting.report.media) == (3, [])
 
 
 async def test_unacknowledged_reports(any_uow_factory: UnitOfWorkFactory) -> None:

@@ -10,7 +10,15 @@ import pytest
 from domain.clock import FixedClock
 from domain.people import Role
 from domain.ports import Draft
-from domain.reports import CaseUpdate, Report, ReportEvent, ReportStatus, Urgency
+from domain.reports import (
+    CaseUpdate,
+    MediaKind,
+    Report,
+    ReportEvent,
+    ReportStatus,
+    StoredMedia,
+    Urgency,
+)
 from handlers.sweeps import Sweeper
 from tests.conversation_harness import MONDAY_9AM, services
 from tests.fakes.memory_uow import MemoryStore
@@ -66,11 +74,13 @@ def _report(reporter: int, status: ReportStatus, **fields: object) -> Report:
     )
 
 
-async def assigned_case(store: MemoryStore, reporter: int) -> int:
+async def assigned_case(
+    store: MemoryStore, reporter: int, media: list[StoredMedia] | None = None
+) -> int:
     async with store() as uow:
         report = await uow.reports.add(_report(
             reporter, ReportStatus.ASSIGNED, acknowledged_at=ASSIGNED,
-            assigned_unit_code="bo-de", answer_deadline=DEADLINE,
+            assigned_unit_code="bo-de", answer_deadline=DEADLINE, media=media or [],
         ))
         assert report.id is not None
         await uow.reports.add_event(ReportEvent(
@@ -128,6 +138,19 @@ async def test_every_step_of_the_ladder_once_and_to_the_right_people(
     ladder = [e for e in store.state.events if e.note.startswith("escalation:")]
     assert all(e.from_status is e.to_status is ReportStatus.ASSIGNED for e in ladder)
     assert all(e.actor_id is None for e in ladder)
+
+
+async def test_a_step_says_how_many_photos_the_case_has_without_sending_them_again(
+    store: MemoryStore, clock: FixedClock, sweeper: Sweeper, staff: dict[str, int]
+) -> None:
+    photos = [StoredMedia(c * 64, MediaKind.PHOTO, "image/jpeg", 10) for c in "ab"]
+    voice = StoredMedia("c" * 64, MediaKind.VOICE, "audio/ogg", 10)
+    await assigned_case(store, staff["lan"], [*photos, voice])
+    assert await run_at(sweeper, clock, BOARD_STEP) == ["reminder", "deadline", "board"]
+    sent = list(store.state.outbox.values())
+    assert {item.chat_id for item in sent} == {"minh", "head", "hung"}
+    assert all("• Ảnh: 2" in item.reply.text for item in sent)
+    assert all(item.reply.photos == () for item in sent)
 
 
 async def test_after_two_days_down_each_missed_step_fires_once(
