@@ -125,7 +125,10 @@ async def _usable_draft(ctx: Context) -> Draft | None:
         return None
     flow = INTAKE if draft.flow == FLOW else OTHER_FLOWS.get(draft.flow)
     keep = KEEP_FOR if draft.flow == ORIENTATION.flow else ctx.settings.resume_after
-    stale_staff = draft.flow != FLOW and ctx.now - draft.updated_at >= keep
+    # A reporter's "not yet" waits for her words or photo however long she takes (she may go
+    # and photograph the place); the verification sweep reopens the case if she never sends.
+    waits = draft.flow in (FLOW, NOT_FIXED.flow)
+    stale_staff = not waits and ctx.now - draft.updated_at >= keep
     if flow is None or draft.step not in flow.steps or stale_staff:
         await ctx.uow.drafts.delete(ctx.person.id)
         if stale_staff and draft.data.get("case"):

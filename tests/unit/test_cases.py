@@ -298,6 +298,72 @@ async def test_not_yet_reopens_the_case_back_to_the_same_unit(
     assert steps == [("verifying", "reopened"), ("reopened", "assigned")]
 
 
+async def test_not_yet_waits_for_her_photo_however_long_she_takes(
+    store: MemoryStore, clock: FixedClock, people: dict[str, Person]
+) -> None:
+    from datetime import timedelta
+
+    await _to_verification(people)
+    lan, handler = people["lan"], people["handler"]
+    handler._new_replies()
+    await lan.press("Chưa")
+    clock.set(clock.now() + timedelta(minutes=45))  # she went out to photograph the place
+    await lan.photo(b"still-there")
+    reopened = await lan.press("Gửi")
+    assert "Đã mở lại phản ánh PA-2026-000001" in reopened[-1].text
+    [report] = store.state.reports.values()
+    assert report.status is ReportStatus.ASSIGNED
+    assert any(r.photos for r in handler._new_replies())
+
+
+async def test_a_not_yet_without_its_words_still_reopens_the_case(
+    store: MemoryStore, clock: FixedClock, people: dict[str, Person]
+) -> None:
+    from datetime import timedelta
+
+    from handlers.sweeps import Sweeper
+    from tests.conversation_harness import services
+
+    await _to_verification(people)
+    lan, handler = people["lan"], people["handler"]
+    handler._new_replies()
+    await lan.press("Chưa")
+    await lan.photo(b"still-there")
+    sweeper = Sweeper(store, services(clock))
+    clock.set(clock.now() + timedelta(hours=23))
+    await sweeper.run_once()
+    [report] = store.state.reports.values()
+    assert report.status is ReportStatus.VERIFYING  # she may still send her words
+    clock.set(clock.now() + timedelta(hours=2))
+    assert (await sweeper.run_once()).unverified_closed == []
+    [report] = store.state.reports.values()
+    assert report.status is ReportStatus.ASSIGNED and store.state.drafts == {}
+    to = {i.chat_id: i.reply for i in store.state.outbox.values()}
+    assert "Đã mở lại phản ánh PA-2026-000001" in to["u-Lan"].text
+    unit = [i.reply for i in store.state.outbox.values() if i.chat_id == "u-Minh"]
+    assert any("CHƯA được giải quyết" in r.text for r in unit)
+    assert any(r.photos for r in unit)
+    clock.set(clock.now() + timedelta(days=30))
+    assert (await sweeper.run_once()).unverified_closed == []  # reopened, not closed
+
+
+async def test_a_not_yet_at_the_end_of_the_time_to_answer_is_not_closed_as_unverified(
+    store: MemoryStore, clock: FixedClock, people: dict[str, Person]
+) -> None:
+    from datetime import timedelta
+
+    from handlers.sweeps import Sweeper
+    from tests.conversation_harness import services
+
+    await _to_verification(people)
+    clock.set(clock.now() + timedelta(days=8))  # past the 5 working days, before any sweep
+    await people["lan"].press_payload("v:notfixed:PA-2026-000001")
+    clock.set(clock.now() + timedelta(hours=1))
+    assert (await Sweeper(store, services(clock)).run_once()).unverified_closed == []
+    [report] = store.state.reports.values()
+    assert report.status is ReportStatus.ASSIGNED
+
+
 async def test_only_the_reporter_answers_the_verification(
     store: MemoryStore, clock: FixedClock, people: dict[str, Person]
 ) -> None:
