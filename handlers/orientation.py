@@ -194,7 +194,7 @@ async def orientation_button(ctx: Context, payload: str) -> None:
 async def relay_button(ctx: Context, payload: str) -> None:
     """`b:relay:<id>`: recorded only for someone who got a relaying copy of it, once."""
     raw = payload.removeprefix(RELAY_PREFIX)
-    broadcast = await ctx.uow.broadcasts.get(int(raw)) if raw.isdigit() else None
+    broadcast = await ctx.uow.broadcasts.get(int(raw)) if raw.isdecimal() else None
     if broadcast is None or broadcast.id is None:
         show_menu(ctx, ctx.t("relay.not_yours"))
         return

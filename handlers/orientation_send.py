@@ -263,7 +263,7 @@ async def cancel_button(ctx: Context, payload: str) -> None:
         show_menu(ctx, board_only(ctx))
         return
     raw = payload.removeprefix(CANCEL_PREFIX)
-    broadcast = await ctx.uow.broadcasts.get(int(raw)) if raw.isdigit() else None
+    broadcast = await ctx.uow.broadcasts.get(int(raw)) if raw.isdecimal() else None
     await _cancel(ctx, broadcast)
 
 

@@ -25,7 +25,7 @@ def match_choice(text: str, choices: Sequence[Choice]) -> Choice | None:
     typed = fold(text)
     if not typed:
         return None
-    if typed.isdigit():
+    if typed.isdecimal() and len(typed) <= 6:  # "²" and "①" are digits but not numbers
         index = int(typed) - 1
         return choices[index] if 0 <= index < len(choices) else None
     for choice in choices:

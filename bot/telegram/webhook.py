@@ -13,11 +13,16 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from pydantic import ValidationError
 
+from bot.retry_policy import FailureCounter
+from bot.telegram.polling import MAX_ATTEMPTS
+
 log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
 def webhook_handler(dispatcher: Dispatcher, bot: Bot, secret: str) -> Handler:
+    failures = FailureCounter(MAX_ATTEMPTS)
+
     async def handle(request: web.Request) -> web.Response:
         given = request.headers.get(SECRET_HEADER, "")
         if not hmac.compare_digest(given.encode(), secret.encode()):
@@ -29,10 +34,16 @@ def webhook_handler(dispatcher: Dispatcher, bot: Bot, secret: str) -> Handler:
             return web.json_response({"ok": False, "error": "bad update"}, status=400)
         try:
             result = await dispatcher.feed_update(bot, update)
-        except Exception:
+        except Exception as error:
+            if failures.give_up(str(update.update_id), error):
+                # As in polling mode: skipped, so that Telegram stops holding back the others.
+                log.error("update %s failed %d times on its own; skipped", update.update_id,
+                          MAX_ATTEMPTS, exc_info=True)
+                return web.json_response({})
             # Non-2xx makes Telegram deliver the same update again later.
             log.exception("update %s failed; asking Telegram to redeliver", update.update_id)
             return web.json_response({"ok": False}, status=500)
+        failures.succeeded(str(update.update_id))
         return web.json_response(response_method(result))
 
     return handle

@@ -127,7 +127,7 @@ class ZaloTranslator:
                 log.warning("a Zalo file could not be fetched: HTTP %s", response.status_code)
                 return b"", ""
             declared = response.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > self._max_bytes:
+            if declared.isdecimal() and int(declared) > self._max_bytes:
                 return None, ""
             chunks: list[bytes] = []
             size = 0

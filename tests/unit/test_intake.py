@@ -80,6 +80,19 @@ async def test_typing_numbers_and_labels_without_diacritics_works(
     assert report.urgency.value == "urgent"
 
 
+async def test_digits_that_are_not_numbers_are_asked_again_and_wide_digits_count(
+    store: MemoryStore, clock: FixedClock
+) -> None:
+    lan = await collaborator(store, clock)
+    await lan.say("1")  # menu: Gửi phản ánh
+    for typed in ("²", "①", "9" * 4000):  # str.isdigit() says yes to all three
+        again = await lan.say(typed)
+        assert "lĩnh vực" in again[-1].text
+    await lan.say("２")  # a full-width 2: the second category
+    [draft] = store.state.drafts.values()
+    assert draft.step == "ward" and draft.data["category"] == "trat-tu-do-thi"
+
+
 async def test_back_returns_to_the_previous_step_and_keeps_answers(
     store: MemoryStore, clock: FixedClock
 ) -> None:
