@@ -19,7 +19,7 @@ from domain.ports import Draft
 from handlers.case_actions import perform
 from handlers.case_effects import Details
 from handlers.context import Context
-from handlers.engine import DONE, Answer, Conversation, Step
+from handlers.engine import DONE, Answer, Conversation, Rejected, Step
 from handlers.menu import show_menu
 from handlers.staff_flows import text_flow, typed_date
 from handlers.types import Kind
@@ -49,11 +49,25 @@ async def _finish(ctx: Context, draft: Draft, action: Action, details: Details) 
 
 
 async def _save_grant(ctx: Context, draft: Draft, answer: Answer) -> str:
+    """A new deadline later than the one the officer was shown, if that one still holds: an
+    extension never shortens the time, and two officers answering the same request at once do
+    not undo each other."""
+    code = str(draft.data["case"])
+    report = await ctx.uow.reports.by_code(code)
+    shown = draft.data.get("deadline")
+    current = report.answer_deadline if report is not None else None
+    if current is not None and (shown is None or datetime.fromisoformat(shown) != current):
+        await ctx.uow.drafts.delete(draft.person_id)
+        show_menu(ctx, ctx.t("extension.changed_meanwhile", code=code,
+                             deadline=ctx.local_time(current)))
+        return DONE
     if answer.choice:
         start = max(_current_deadline(ctx, draft), ctx.now)
         deadline = ctx.services.calendar.add_working_days(start, int(answer.choice[1:]))
     else:
         deadline = typed_date(ctx, answer.text or "")
+        if current is not None and deadline <= current:
+            raise Rejected(ctx.t("extension.not_later", deadline=ctx.local_time(current)))
     details = Details(deadline=deadline, note=ctx.local_time(deadline))
     return await _finish(ctx, draft, Action.GRANT_EXTENSION, details)
 

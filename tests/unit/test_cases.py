@@ -410,6 +410,38 @@ async def test_a_unit_asks_for_more_time_and_the_board_grants_it(
     assert "không có quyền" in refused[-1].text
 
 
+async def test_an_extension_never_shortens_the_deadline_nor_undoes_another_officers(
+    store: MemoryStore, clock: FixedClock, people: dict[str, Person]
+) -> None:
+    lan, hung, handler = people["lan"], people["board"], people["handler"]
+    hoa = await join(store, clock, "Hoa", Role.BOARD, None)
+    await file_report(lan, photo=b"scene")
+    await hung.press_payload("c:assign:PA-2026-000001")
+    await hung.press("(đề xuất)")
+    await hung.press("Theo quy định")
+    await handler.press("Xin gia hạn")
+    await handler.say("Chờ kết quả đo đạc")
+
+    def deadline() -> object:
+        [report] = store.state.reports.values()
+        return report.answer_deadline
+
+    assigned = deadline()
+    await hung.press_payload("c:grant:PA-2026-000001")  # Hùng opens the question ...
+    await hoa.press_payload("c:grant:PA-2026-000001")
+    await hoa.press("Thêm 10 ngày làm việc")  # ... Hoa grants 10 days meanwhile
+    granted = deadline()
+    assert granted != assigned
+    told = await hung.press("Thêm 1 ngày làm việc")
+    assert "đã được đổi thành" in told[0].text and deadline() == granted
+    await hung.press_payload("c:grant:PA-2026-000001")
+    again = await hung.say("1/12/2026")  # tomorrow: in the future, but before the deadline
+    assert "phải sau hạn hiện tại" in again[0].text and deadline() == granted
+    done = await hung.say("31/12/2026")
+    assert "Đã gia hạn PA-2026-000001" in done[-1].text
+    assert str(deadline()).startswith("2026-12-31")
+
+
 async def test_silence_closes_the_case_as_not_verified(
     store: MemoryStore, clock: FixedClock, people: dict[str, Person]
 ) -> None:
