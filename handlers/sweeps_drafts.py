@@ -1,4 +1,5 @@
-"""Abandoned reports being written: a reminder once, then discarded with a short message.
+"""Abandoned reports being written: a reminder (once per time she leaves it), then discarded with
+a short message.
 
 The draft's own `updated_at` is the last activity; the reminder is remembered in
 `draft.data["reminded_at"]` (and does not count as activity). Both writes are conditional on the
@@ -36,10 +37,16 @@ async def sweep_drafts(
         old = await uow.escalations.stale_drafts(FLOW, now - rules.discard_after, rules.limit)
         discarded = [d for d in old if await _discard(ctx, d, rules)]
         idle = await uow.escalations.stale_drafts(FLOW, now - rules.remind_after, rules.limit)
-        reminded = [d for d in idle if REMINDED not in d.data and await _remind(ctx, d, rules)]
+        reminded = [d for d in idle if _not_reminded(d) and await _remind(ctx, d, rules)]
         queued = await queue(ctx)
         await uow.commit()
     return len(reminded), len(discarded), queued
+
+
+def _not_reminded(draft: Draft) -> bool:
+    """Not since she last wrote: she may come back after a reminder and leave it again."""
+    reminded = draft.data.get(REMINDED)
+    return not isinstance(reminded, str) or datetime.fromisoformat(reminded) < draft.updated_at
 
 
 async def _remind(ctx: Context, draft: Draft, rules: DraftRules) -> bool:

@@ -279,6 +279,27 @@ async def test_an_abandoned_draft_is_reminded_once_then_discarded(
     assert "đã được huỷ" in discarded
 
 
+async def test_a_draft_taken_up_again_and_left_again_is_reminded_again(
+    store: MemoryStore, clock: FixedClock, sweeper: Sweeper, staff: dict[str, int]
+) -> None:
+    lan = staff["lan"]
+    await save_draft(store, lan, ASSIGNED)
+    clock.set(ASSIGNED + timedelta(hours=24))
+    assert (await sweeper.run_once()).drafts_reminded == 1
+    back = ASSIGNED + timedelta(hours=30)  # she answers one more step, reminder kept in data
+    async with store() as uow:
+        draft = store.state.drafts[lan]
+        await uow.drafts.save(replace(draft, step="ward", revision=draft.revision + 1,
+                                      updated_at=back))
+        await uow.commit()
+    clock.set(back + timedelta(hours=24) - SECOND)
+    assert (await sweeper.run_once()).drafts_reminded == 0
+    clock.set(back + timedelta(hours=24))
+    assert (await sweeper.run_once()).drafts_reminded == 1
+    assert (await sweeper.run_once()).drafts_reminded == 0
+    assert len(inbox(store)["lan"]) == 2
+
+
 async def test_a_person_writing_again_is_not_reminded_and_staff_drafts_are_left_alone(
     store: MemoryStore, clock: FixedClock, sweeper: Sweeper, staff: dict[str, int]
 ) -> None:
