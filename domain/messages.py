@@ -14,6 +14,8 @@ class Choice:
 
     payload: str
     label: str
+    # Other words that choose it when typed, never shown: "Phường Bồ Đề" for its "✅ Đúng, …".
+    typed: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,8 @@ def ward_question(ctx: Context, draft: Draft) -> str:
 
 def ward_options(ctx: Context, draft: Draft) -> list[Choice]:
     own = _own_ward(ctx)
-    keep = [Choice(own, ctx.t("intake.ward.keep", ward=ctx.unit_label(own)))] if own else []
+    label = ctx.unit_label(own) if own else ""
+    keep = [Choice(own, ctx.t("intake.ward.keep", ward=label), typed=(label,))] if own else []
     return keep + [Choice(w.code, w.label) for w in ctx.org.wards if w.code != own]
 
 

@@ -29,7 +29,7 @@ def match_choice(text: str, choices: Sequence[Choice]) -> Choice | None:
         index = int(typed) - 1
         return choices[index] if 0 <= index < len(choices) else None
     for choice in choices:
-        if fold(choice.label) == typed:
+        if typed in (fold(choice.label), *map(fold, choice.typed)):
             return choice
     return None
 

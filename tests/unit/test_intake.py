@@ -93,6 +93,18 @@ async def test_digits_that_are_not_numbers_are_asked_again_and_wide_digits_count
     assert draft.step == "ward" and draft.data["category"] == "trat-tu-do-thi"
 
 
+async def test_her_own_ward_typed_by_its_name_is_chosen(
+    store: MemoryStore, clock: FixedClock
+) -> None:
+    lan = await collaborator(store, clock)
+    await lan.say("1")  # menu: Gửi phản ánh
+    await lan.say("khac")
+    asked = await lan.say("phuong bo de")  # offered only as "✅ Đúng, Phường Bồ Đề"
+    assert "Bước 3/6" in asked[-1].text
+    [draft] = store.state.drafts.values()
+    assert draft.data["ward"] == "bo-de"
+
+
 async def test_back_returns_to_the_previous_step_and_keeps_answers(
     store: MemoryStore, clock: FixedClock
 ) -> None:
