@@ -51,7 +51,7 @@ from handlers.staff_flows import FLOWS
 from handlers.start import is_invitation_code, start
 from handlers.status import show_status
 from handlers.text import match_choice, split_command
-from handlers.types import Kind
+from handlers.types import Incoming, Kind
 from handlers.verification import NOT_FIXED, verification_button, verify_by_command
 
 Command = Callable[[Context, str], Awaitable[None]]
@@ -94,10 +94,11 @@ async def route(ctx: Context) -> None:
             if typed is not None:  # she is answering the menu she was shown, not the draft
                 await _menu(ctx, typed.payload)
                 return
-        if (draft.data.get(PARKED) or _idle(ctx, draft)) and incoming.kind is not Kind.CHOICE:
+        away = draft.data.get(PARKED) or _idle(ctx, draft)
+        if away and incoming.kind is not Kind.CHOICE and not _answers_the_step(incoming, draft):
             await offer_resume(ctx, draft)
             return
-        draft.data.pop(PARKED, None)  # a step's own button: she is back in the report
+        draft.data.pop(PARKED, None)  # a step's own button or media: she is back in the report
         await INTAKE.handle(ctx, draft)
         return
     if incoming.kind is Kind.TEXT and is_invitation_code(incoming.text):
@@ -219,8 +220,22 @@ async def _help(ctx: Context, argument: str) -> None:
     draft = await _usable_draft(ctx)
     if draft is None:
         show_help(ctx)
-    else:
-        (INTAKE if draft.flow == FLOW else OTHER_FLOWS[draft.flow]).help(ctx, draft)
+        return
+    if draft.flow == FLOW and (draft.data.pop(PARKED, None) or _idle(ctx, draft)):
+        # The step is asked again with its help: her next answer is an answer to it.
+        draft.revision, draft.updated_at = draft.revision + 1, ctx.now
+        await ctx.uow.drafts.save(draft)
+    (INTAKE if draft.flow == FLOW else OTHER_FLOWS[draft.flow]).help(ctx, draft)
+
+
+_MEDIA = frozenset({Kind.PHOTO, Kind.VOICE, Kind.LOCATION})
+
+
+def _answers_the_step(incoming: Incoming, draft: Draft) -> bool:
+    """A photo at the photos step, a location at the place step: no menu takes those, so even
+    after a command or a long pause they can only be meant for the report."""
+    step = INTAKE.steps.get(draft.step)
+    return incoming.kind in _MEDIA and step is not None and incoming.kind in step.takes
 
 
 def _idle(ctx: Context, draft: Draft) -> bool:

@@ -314,6 +314,44 @@ async def test_after_leaving_a_report_typed_numbers_answer_the_menu(
     assert "đang soạn dở" in offered[-1].text
 
 
+async def test_help_after_another_command_or_a_pause_takes_her_back_into_the_report(
+    store: MemoryStore, clock: FixedClock
+) -> None:
+    lan = await collaborator(store, clock)
+    await lan.press("Gửi phản ánh")
+    await lan.press("Khác")
+    await lan.press("Đúng")  # at the place step
+    await lan.say("/trangthai")  # the menu is shown: the report is parked
+    helped = await lan.say("/trogiup")
+    assert "Bước 3/6" in helped[-1].text
+    asked = await lan.say("Chợ Long Biên")  # the answer to the step /trogiup asked again
+    assert "Bước 4/6" in asked[-1].text
+    clock.set(clock.now() + timedelta(hours=2))  # a long pause, then help and an answer
+    await lan.say("/trogiup")
+    assert "Bước 5/6" in (await lan.say("Lấn chiếm lòng đường"))[-1].text
+    assert store.state.drafts[1].data["address"] == "Chợ Long Biên"
+
+
+async def test_photos_after_another_command_or_a_pause_go_into_the_report(
+    store: MemoryStore, clock: FixedClock
+) -> None:
+    lan = await collaborator(store, clock)
+    await lan.press("Gửi phản ánh")
+    await lan.press("Khác")
+    await lan.press("Đúng")
+    await lan.say("Chợ Long Biên")
+    await lan.say("Lấn chiếm lòng đường")  # at the photos step
+    await lan.say("/trangthai")
+    await lan.photo(b"one", album="g1")
+    await lan.photo(b"two", album="g1")
+    clock.set(clock.now() + timedelta(hours=2))
+    await lan.photo(b"three")
+    assert len(store.state.drafts[1].data["photos"]) == 3
+    clock.set(clock.now() + timedelta(hours=2))
+    typed = await lan.say("anything")  # typed text after a pause still asks first
+    assert "đang soạn dở" in typed[-1].text
+
+
 async def test_a_step_button_after_another_command_takes_her_back_into_the_report(
     store: MemoryStore, clock: FixedClock
 ) -> None:
