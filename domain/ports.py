@@ -254,7 +254,8 @@ class DueCase:
     says how many there are (`photos`)."""
 
     report: Report
-    # When the current deadline was set (the latest assignment); None for unassigned reports.
+    # When the unit's clock started (the latest assignment, or its answer sent back); None for
+    # unassigned reports.
     assigned_at: datetime | None
     # Steps already taken for the current deadline.
     fired: frozenset[str]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from domain.calendar import answer_deadline
 from domain.lifecycle import LEAVES_UNIT, Action, Refusal, can_see, plan, target_status
 from domain.reports import (
     CaseUpdate,
@@ -73,6 +76,17 @@ async def perform(ctx: Context, code: str, action: Action, details: Details) -> 
     return True
 
 
+def _redo_deadline(ctx: Context, report: Report) -> datetime | None:
+    """An answer sent back gets the time a new case would get, counted from now, unless its
+    deadline is later still (None: unchanged): the days the answer waited for the board's
+    review are not the unit's delay, and the ladder starts afresh on the new deadline."""
+    category = ctx.org.category(report.category_code)
+    fresh = answer_deadline(ctx.now, report.urgency, bool(category and category.complex),
+                            ctx.org.deadlines, ctx.services.calendar)
+    current = report.answer_deadline
+    return fresh if current is None or current < fresh else None
+
+
 def _change(
     ctx: Context, report: Report, action: Action, target: ReportStatus, details: Details
 ) -> CaseUpdate:
@@ -86,7 +100,9 @@ def _change(
         acknowledged_at=ctx.now if acknowledging else None,
         assigned_unit_code=details.unit_code if action is Action.ASSIGN else None,
         answer_deadline=(
-            details.deadline if action in (Action.ASSIGN, Action.GRANT_EXTENSION) else None
+            details.deadline if action in (Action.ASSIGN, Action.GRANT_EXTENSION)
+            else _redo_deadline(ctx, report) if action is Action.SEND_BACK
+            else None
         ),
         board_direct=True if action is Action.HANDLE_DIRECTLY else None,
         duplicate_of=details.duplicate_of if action is Action.MARK_DUPLICATE else None,

@@ -17,6 +17,7 @@ from sqlalchemy import (
     exists,
     func,
     null,
+    or_,
     select,
     update,
 )
@@ -36,12 +37,17 @@ from storage.repositories import bulk
 from storage.repositories.base import PerDialect, SqlRepository
 from storage.repositories.reports import _report
 
+# When the unit's current clock started: its assignment (not a note or an escalation step,
+# which go from "assigned" to "assigned"), or the board sending its answer back.
 _ASSIGNED_AT = (
     select(func.max(ReportEventRow.at))
     .where(
         ReportEventRow.report_id == ReportRow.id,
-        ReportEventRow.to_status == "assigned",
-        ReportEventRow.from_status != "assigned",  # not a note or an escalation step
+        or_(
+            and_(ReportEventRow.to_status == "assigned", ReportEventRow.from_status != "assigned"),
+            and_(ReportEventRow.from_status == "answered",
+                 ReportEventRow.to_status == "in_progress"),
+        ),
     )
     .correlate(ReportRow)
     .scalar_subquery()

@@ -278,8 +278,13 @@ class MemoryEscalations:
     def _assigned_at(self, report: Report) -> datetime | None:
         times = [
             e.at for e in self._s.events
-            if e.report_id == report.id and e.to_status is ReportStatus.ASSIGNED
-            and e.from_status is not ReportStatus.ASSIGNED  # not a note or an escalation step
+            if e.report_id == report.id and (
+                # assigned (not a note or an escalation step), or the answer sent back
+                (e.to_status is ReportStatus.ASSIGNED
+                 and e.from_status is not ReportStatus.ASSIGNED)
+                or (e.from_status is ReportStatus.ANSWERED
+                    and e.to_status is ReportStatus.IN_PROGRESS)
+            )
         ]
         return max(times, default=None)
 

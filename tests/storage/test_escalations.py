@@ -98,6 +98,25 @@ async def test_due_cases_come_with_their_number_of_photos_not_their_media(
     assert (waiting.photos, waiting.report.media) == (3, [])
 
 
+async def test_the_units_clock_starts_again_when_its_answer_is_sent_back(
+    any_uow_factory: UnitOfWorkFactory,
+) -> None:
+    factory = any_uow_factory
+    lan = await reporter(factory)
+    case = await add_case(factory, 1, ReportStatus.IN_PROGRESS, HOUR, lan)  # assigned NOW - 1h
+    async with factory() as uow:
+        for at, before, after in (
+            (NOW, ReportStatus.ASSIGNED, ReportStatus.ANSWERED),
+            (NOW + HOUR, ReportStatus.ANSWERED, ReportStatus.IN_PROGRESS),  # sent back
+            (NOW + 2 * HOUR, ReportStatus.IN_PROGRESS, ReportStatus.IN_PROGRESS),  # a note
+        ):
+            await uow.reports.add_event(ReportEvent(case, at, None, Role.BOARD, before, after))
+        await uow.commit()
+    async with factory() as uow:
+        [due] = await uow.escalations.unit_cases_due(NOW + 2 * HOUR, "leader", 10)
+    assert due.assigned_at == NOW + HOUR
+
+
 async def test_unacknowledged_reports(any_uow_factory: UnitOfWorkFactory) -> None:
     factory = any_uow_factory
     lan = await reporter(factory)

@@ -442,6 +442,32 @@ async def test_an_extension_never_shortens_the_deadline_nor_undoes_another_offic
     assert str(deadline()).startswith("2026-12-31")
 
 
+async def test_an_answer_sent_back_after_its_deadline_gets_fresh_time_not_the_whole_ladder(
+    store: MemoryStore, clock: FixedClock, people: dict[str, Person]
+) -> None:
+    from datetime import timedelta
+
+    from handlers.sweeps import Sweeper
+    from tests.conversation_harness import services
+
+    lan, board, handler = people["lan"], people["board"], people["handler"]
+    await file_report(lan, photo=b"scene")
+    await board.press_payload("c:assign:PA-2026-000001")
+    await board.press("(đề xuất)")
+    await board.press("Theo quy định")
+    await handler.press_payload("c:answer:PA-2026-000001")  # answered at once, in time
+    await handler.say("Đã dọn")
+    await handler.press("Không có ảnh")
+    await handler.say("Không mang máy")
+    clock.set(clock.now() + timedelta(days=14))  # the board reviews two weeks later
+    await board.press_payload("c:sendback:PA-2026-000001")
+    await board.say("Cần ảnh hiện trường")
+    [report] = store.state.reports.values()
+    assert report.answer_deadline is not None and report.answer_deadline > clock.now()
+    result = await Sweeper(store, services(clock)).run_once()
+    assert result.steps == []  # nobody is told the unit is late
+
+
 async def test_silence_closes_the_case_as_not_verified(
     store: MemoryStore, clock: FixedClock, people: dict[str, Person]
 ) -> None:
