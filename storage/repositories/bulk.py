@@ -27,7 +27,13 @@ from domain.messages import OutboxStatus
 from domain.ports import NewMessage, StepKey
 from domain.reports import ReportEvent
 from storage.inline_sqlite import InlineConnection, OpenConnection, insert_statement
-from storage.models import EscalationStepRow, OutboxRow, ReportEventRow
+from storage.models import (
+    UNACKNOWLEDGED_STATUSES,
+    UNIT_WORK_STATUSES,
+    EscalationStepRow,
+    OutboxRow,
+    ReportEventRow,
+)
 from storage.types import UTCDateTime
 
 _PENDING = OutboxStatus.PENDING.value
@@ -160,24 +166,41 @@ async def add_events(connection: OpenConnection, events: Sequence[ReportEvent]) 
 
 # ---- ladder steps ---------------------------------------------------------------------------
 
+def _quoted(values: Sequence[str]) -> str:
+    return ", ".join(f"'{value}'" for value in values)
+
+
+# A step is taken only while its case still waits on that deadline: the sweep read the case in
+# an earlier transaction, and an answer, an acknowledgement or a new deadline may have been
+# committed since (then nobody must be told the case is late).
+_STILL_DUE = f"""(
+    (c.status IN ({_quoted(UNIT_WORK_STATUSES)}) AND c.answer_deadline = {{deadline}})
+    OR (c.status IN ({_quoted(UNACKNOWLEDGED_STATUSES)}) AND c.acknowledged_at IS NULL
+        AND c.acknowledge_deadline = {{deadline}})
+)"""
 _STEPS_POSTGRES = _arrays({
     "report_ids": ARRAY(Integer), "steps": ARRAY(Text), "deadlines": ARRAY(UTCDateTime()),
     "at": UTCDateTime(),
-}, """
+}, f"""
 INSERT INTO escalation_steps (report_id, step, deadline_at, at)
 SELECT r.report_id, r.step, r.deadline_at, :at
 FROM unnest(:report_ids, :steps, :deadlines) WITH ORDINALITY AS r(report_id, step, deadline_at, n)
+JOIN reports AS c ON c.id = r.report_id
+WHERE {_STILL_DUE.format(deadline="r.deadline_at")}
 ORDER BY r.n
 ON CONFLICT (report_id, step, deadline_at) DO NOTHING
 RETURNING report_id, step, deadline_at
 """).columns(report_id=Integer(), step=Text(), deadline_at=UTCDateTime())
 
 
+_STILL_DUE_SQLITE = _STILL_DUE.format(deadline="v.deadline_at")
+
+
 async def record_steps(
     connection: OpenConnection, ordered: Sequence[StepKey], at: datetime
 ) -> set[StepKey]:
-    """Insert the steps not taken yet, in the order given (one lock order for every sweep);
-    the steps inserted now."""
+    """Insert the steps not taken yet of cases still waiting on their deadline, in the order
+    given (one lock order for every sweep); the steps inserted now."""
     if not isinstance(connection, InlineConnection):
         result = await connection.execute(_STEPS_POSTGRES, {
             "report_ids": [s.report_id for s in ordered], "steps": [s.step for s in ordered],
@@ -194,8 +217,11 @@ async def record_steps(
         chunk = ordered[start:start + per_statement]
         values = ", ".join(["(?, ?, ?, ?)"] * len(chunk))
         rows = await connection.returning(
-            "INSERT INTO escalation_steps (report_id, step, deadline_at, at) VALUES "
-            f"{values} ON CONFLICT (report_id, step, deadline_at) DO NOTHING "
+            f"WITH v(report_id, step, deadline_at, at) AS (VALUES {values}) "
+            "INSERT INTO escalation_steps (report_id, step, deadline_at, at) "
+            "SELECT v.report_id, v.step, v.deadline_at, v.at FROM v "
+            f"JOIN reports AS c ON c.id = v.report_id WHERE {_STILL_DUE_SQLITE} "
+            "ON CONFLICT (report_id, step, deadline_at) DO NOTHING "
             "RETURNING report_id, step, deadline_at",
             [v for s in chunk for v in (s.report_id, s.step, stored[s.deadline_at], stored_at)],
         )

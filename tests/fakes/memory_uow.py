@@ -298,7 +298,18 @@ class MemoryEscalations:
         return True
 
     async def record_steps(self, steps: Sequence[StepKey], at: datetime) -> set[StepKey]:
-        return {s for s in sorted(set(steps)) if await self.record_step(*s, at)}
+        still = [s for s in sorted(set(steps)) if self._still_due(s)]
+        return {s for s in still if await self.record_step(*s, at)}
+
+    def _still_due(self, step: StepKey) -> bool:
+        """The case still waits on that deadline (as the SQL repositories check it)."""
+        report = self._s.reports.get(step.report_id)
+        if report is None:
+            return False
+        unit = report.status in _UNIT_WORK and report.answer_deadline == step.deadline_at
+        waiting = (report.status in _UNACKNOWLEDGED and report.acknowledged_at is None
+                   and report.acknowledge_deadline == step.deadline_at)
+        return unit or waiting
 
     async def stale_drafts(self, flow: str, before: datetime, limit: int) -> list[Draft]:
         drafts = [d for d in self._s.drafts.values() if d.flow == flow and d.updated_at <= before]

@@ -4,7 +4,8 @@ outbox rows, timeline events and ladder steps written in bulk."""
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta, timezone
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import text
@@ -12,7 +13,7 @@ from sqlalchemy import text
 from domain.messages import Choice, OutboxStatus, Reply
 from domain.people import Role
 from domain.ports import NewMessage, StepKey, UnitOfWorkFactory
-from domain.reports import ReportEvent, ReportStatus
+from domain.reports import CaseUpdate, ReportEvent, ReportStatus
 from storage.database import Database
 from tests.db_fixtures import truncate_all
 from tests.storage.builders import NOW, add_person, new_report
@@ -60,12 +61,19 @@ async def test_outbox_add_many_is_rolled_back_with_its_transaction(
         assert await uow.outbox.all() == []
 
 
-async def _report_ids(factory: UnitOfWorkFactory, count: int) -> list[int]:
+async def _report_ids(
+    factory: UnitOfWorkFactory, count: int, deadline: datetime = NOW
+) -> list[int]:
+    """Cases assigned to a unit and due at `deadline`."""
     async with factory() as uow:
         person = await add_person(uow)
         ids = []
         for number in range(1, count + 1):
-            stored = await uow.reports.add(new_report(person.id, number))
+            stored = await uow.reports.add(replace(
+                new_report(person.id, number, status=ReportStatus.ASSIGNED,
+                           assigned_unit_code="u1"),
+                acknowledged_at=NOW - 2 * HOUR, answer_deadline=deadline,
+            ))
             assert stored.id is not None
             ids.append(stored.id)
         await uow.commit()
@@ -75,30 +83,47 @@ async def _report_ids(factory: UnitOfWorkFactory, count: int) -> list[int]:
 async def test_record_steps_returns_the_steps_taken_now(
     any_uow_factory: UnitOfWorkFactory,
 ) -> None:
-    first, second = await _report_ids(any_uow_factory, 2)
     deadline = NOW - HOUR
+    first, second = await _report_ids(any_uow_factory, 2, deadline)
     async with any_uow_factory() as uow:
         assert await uow.escalations.record_step(first, "deadline", deadline, NOW)
         await uow.commit()
     wanted = [
         StepKey(second, "reminder", deadline), StepKey(first, "deadline", deadline),
-        StepKey(first, "reminder", deadline), StepKey(first, "deadline", deadline + HOUR),
+        StepKey(first, "reminder", deadline),
+        StepKey(first, "deadline", deadline + HOUR),  # not the case's deadline: never taken
         StepKey(second, "reminder", deadline),  # twice in one call: taken once
     ]
     async with any_uow_factory() as uow:
         taken = await uow.escalations.record_steps(wanted, NOW)
         assert await uow.escalations.record_steps([], NOW) == set()
         await uow.commit()
-    assert taken == {
-        StepKey(second, "reminder", deadline), StepKey(first, "reminder", deadline),
-        StepKey(first, "deadline", deadline + HOUR),
-    }
+    assert taken == {StepKey(second, "reminder", deadline), StepKey(first, "reminder", deadline)}
     async with any_uow_factory() as uow:
         assert await uow.escalations.record_steps(wanted, NOW) == set()
         assert not await uow.escalations.record_step(first, "reminder", deadline, NOW)
-        cases = await uow.escalations.unacknowledged_due(NOW + 5 * HOUR, "ack_leader", 10)
-    # Their acknowledge deadline is another one: the steps above are not its steps.
-    assert [c.fired for c in cases] == [frozenset(), frozenset()]
+        cases = await uow.escalations.unit_cases_due(NOW, "leader", 10)
+    assert [c.fired for c in cases] == [
+        frozenset({"deadline", "reminder"}), frozenset({"reminder"}),
+    ]
+
+
+async def test_a_step_is_not_taken_for_a_case_no_longer_waiting_on_that_deadline(
+    any_uow_factory: UnitOfWorkFactory,
+) -> None:
+    """Read in one transaction, written in the next: an answer, an acknowledgement or a new
+    deadline committed in between means nobody is told the case is late."""
+    answered, extended, waiting = await _report_ids(any_uow_factory, 3)
+    async with any_uow_factory() as uow:
+        await uow.reports.update_if(answered, ReportStatus.ASSIGNED,
+                                    CaseUpdate(ReportStatus.ANSWERED))
+        await uow.reports.update_if(extended, ReportStatus.ASSIGNED,
+                                    CaseUpdate(ReportStatus.ASSIGNED, answer_deadline=NOW + HOUR))
+        await uow.commit()
+    keys = [StepKey(i, "deadline", NOW) for i in (answered, extended, waiting)]
+    async with any_uow_factory() as uow:
+        taken = await uow.escalations.record_steps(keys, NOW)
+    assert taken == {StepKey(waiting, "deadline", NOW)}
 
 
 async def test_add_events_appends_them_in_order(any_uow_factory: UnitOfWorkFactory) -> None:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 import pytest
 
 from domain.clock import FixedClock
 from domain.people import Role
-from domain.ports import Draft
+from domain.ports import Draft, UnitOfWorkFactory
 from domain.reports import (
     CaseUpdate,
     MediaKind,
@@ -21,7 +22,7 @@ from domain.reports import (
 )
 from handlers.sweeps import Sweeper
 from tests.conversation_harness import MONDAY_9AM, services
-from tests.fakes.memory_uow import MemoryStore
+from tests.fakes.memory_uow import MemoryStore, MemoryUnitOfWork
 
 # Assigned Monday 30 Nov 2026 09:00 (Hà Nội), due 3 working days later: Thursday 09:00.
 ASSIGNED = MONDAY_9AM
@@ -151,6 +152,25 @@ async def test_a_step_says_how_many_photos_the_case_has_without_sending_them_aga
     assert {item.chat_id for item in sent} == {"minh", "head", "hung"}
     assert all("• Ảnh: 2" in item.reply.text for item in sent)
     assert all(item.reply.photos == () for item in sent)
+
+
+async def test_an_answer_committed_between_the_read_and_the_write_stops_the_steps(
+    store: MemoryStore, clock: FixedClock, staff: dict[str, int]
+) -> None:
+    case = await assigned_case(store, staff["lan"])
+    opened = 0
+
+    def factory() -> MemoryUnitOfWork:
+        nonlocal opened
+        opened += 1
+        if opened == 2:  # the due cases were read; the unit's answer commits just now
+            report = store.state.reports[case]
+            store.state.reports[case] = replace(report, status=ReportStatus.ANSWERED)
+        return store()
+
+    clock.set(BOARD_STEP)
+    result = await Sweeper(cast(UnitOfWorkFactory, factory), services(clock)).run_once()
+    assert result.steps == [] and store.state.outbox == {} and notes(store) == []
 
 
 async def test_after_two_days_down_each_missed_step_fires_once(
