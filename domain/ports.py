@@ -293,6 +293,9 @@ class EscalationRepository(Protocol):
         anyone). Rows are inserted in sorted order, so that concurrent sweeps on PostgreSQL
         wait for each other instead of deadlocking."""
         ...
+    async def steps_taken(self, report_ids: Sequence[int]) -> list[StepKey]:
+        """Every step taken for these cases, for any of their deadlines."""
+        ...
     async def stale_drafts(self, flow: str, before: datetime, limit: int) -> list[Draft]:
         """Drafts of `flow` untouched since `before`, oldest first."""
         ...

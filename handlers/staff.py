@@ -18,6 +18,7 @@ from handlers.context import Context
 from handlers.extension_flows import EXTENSION_FLOWS
 from handlers.menu import show_menu
 from handlers.staff_flows import FLOWS, suggested_unit
+from handlers.sweeps_ladder import Step
 
 FLOW_OF: Final = {
     Action.ASSIGN: "assign",
@@ -161,16 +162,29 @@ async def overdue_cases(ctx: Context, argument: str) -> None:
         show_menu(ctx, ctx.t("case.none_overdue"))
         return
     lines = [ctx.t("case.overdue_header", count=len(late))]
-    for report in late[:50]:
+    shown = late[:50]
+    taken = await ctx.uow.escalations.steps_taken([r.id for r in shown if r.id is not None])
+    for report in shown:
         due = overdue_since(ctx, report)
         assert due is not None
         hours = int((ctx.now - due).total_seconds() // 3600)
-        lines.append(ctx.t("case.overdue_line", line=_line(ctx, report), hours=hours))
+        steps = [ctx.t(f"sweep.step_name.{k.step}") for k in sorted(
+            (k for k in taken if k.report_id == report.id and k.deadline_at == due),
+            key=lambda k: _LADDER_ORDER.index(k.step) if k.step in _LADDER_ORDER else 99,
+        )]
+        told = ctx.t("case.overdue_steps", steps=", ".join(steps)) if steps else ""
+        lines.append(ctx.t("case.overdue_line", line=_line(ctx, report, due), hours=hours,
+                           steps=told))
     show_menu(ctx, "\n".join(lines))
 
 
-def _line(ctx: Context, report: Report) -> str:
-    deadline = ctx.local_time(report.answer_deadline) if report.answer_deadline else "—"
+_LADDER_ORDER = tuple(step.value for step in Step)  # in the order they come
+
+
+def _line(ctx: Context, report: Report, due: datetime | None = None) -> str:
+    """`due`: the deadline to show (the acknowledge deadline of a report nobody took up)."""
+    shown = due or report.answer_deadline
+    deadline = ctx.local_time(shown) if shown else "—"
     return ctx.t(
         "case.line",
         code=report.code,

@@ -124,6 +124,9 @@ _RECORD = PerDialect.build(
         index_elements=["report_id", "step", "deadline_at"]
     ),
 )
+_TAKEN = select(
+    EscalationStepRow.report_id, EscalationStepRow.step, EscalationStepRow.deadline_at
+).where(EscalationStepRow.report_id.in_(bindparam("ids", expanding=True)))
 _STALE = (
     select(
         DraftRow.person_id, DraftRow.flow, DraftRow.step, DraftRow.data, DraftRow.revision,
@@ -168,6 +171,12 @@ class SqlEscalations(SqlRepository):
             return set()
         ordered = sorted(set(steps))  # one lock order for every sweep (PostgreSQL)
         return await bulk.record_steps(self._source.connection, ordered, at)
+
+    async def steps_taken(self, report_ids: Sequence[int]) -> list[StepKey]:
+        if not report_ids:
+            return []
+        rows = await self._run(_TAKEN, {"ids": list(report_ids)})
+        return [StepKey(r.report_id, r.step, r.deadline_at) for r in rows.all()]
 
     async def stale_drafts(self, flow: str, before: datetime, limit: int) -> list[Draft]:
         rows = await self._run(_STALE, {"flow": flow, "before": before, "limit": limit})

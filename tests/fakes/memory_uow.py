@@ -311,6 +311,10 @@ class MemoryEscalations:
                    and report.acknowledge_deadline == step.deadline_at)
         return unit or waiting
 
+    async def steps_taken(self, report_ids: Sequence[int]) -> list[StepKey]:
+        wanted = set(report_ids)
+        return [StepKey(*key) for key in self._s.escalation_steps if key[0] in wanted]
+
     async def stale_drafts(self, flow: str, before: datetime, limit: int) -> list[Draft]:
         drafts = [d for d in self._s.drafts.values() if d.flow == flow and d.updated_at <= before]
         drafts.sort(key=lambda d: (d.updated_at, d.person_id))

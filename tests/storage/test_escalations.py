@@ -117,6 +117,23 @@ async def test_the_units_clock_starts_again_when_its_answer_is_sent_back(
     assert due.assigned_at == NOW + HOUR
 
 
+async def test_the_steps_taken_for_some_cases(any_uow_factory: UnitOfWorkFactory) -> None:
+    factory = any_uow_factory
+    lan = await reporter(factory)
+    first = await add_case(factory, 1, ReportStatus.ASSIGNED, -HOUR, lan)
+    second = await add_case(factory, 2, ReportStatus.ASSIGNED, -HOUR, lan)
+    async with factory() as uow:
+        for case, step in ((first, "reminder"), (first, "deadline"), (second, "reminder")):
+            assert await uow.escalations.record_step(case, step, NOW - HOUR, NOW)
+        await uow.commit()
+    async with factory() as uow:
+        taken = await uow.escalations.steps_taken([first])
+        assert await uow.escalations.steps_taken([]) == []
+    assert sorted((k.report_id, k.step, k.deadline_at) for k in taken) == [
+        (first, "deadline", NOW - HOUR), (first, "reminder", NOW - HOUR),
+    ]
+
+
 async def test_unacknowledged_reports(any_uow_factory: UnitOfWorkFactory) -> None:
     factory = any_uow_factory
     lan = await reporter(factory)

@@ -468,6 +468,29 @@ async def test_an_answer_sent_back_after_its_deadline_gets_fresh_time_not_the_wh
     assert result.steps == []  # nobody is told the unit is late
 
 
+async def test_overdue_list_says_which_deadline_ran_out_and_who_was_told(
+    store: MemoryStore, clock: FixedClock, people: dict[str, Person]
+) -> None:
+    from datetime import timedelta
+
+    from handlers.sweeps import Sweeper
+    from tests.conversation_harness import services
+
+    lan, board = people["lan"], people["board"]
+    await file_report(lan, photo=b"scene")  # PA-2026-000001, assigned below
+    await file_report(lan, photo=b"other")  # PA-2026-000002, never taken up
+    await board.press_payload("c:assign:PA-2026-000001")
+    await board.press("(đề xuất)")
+    await board.press("Theo quy định")
+    clock.set(clock.now() + timedelta(days=7))  # past the deadline and one working day more
+    await Sweeper(store, services(clock)).run_once()
+    listing = (await board.say("/quahan"))[-1].text
+    [assigned] = [line for line in listing.split("\n") if "PA-2026-000001" in line]
+    [waiting] = [line for line in listing.split("\n") if "PA-2026-000002" in line]
+    assert "đã báo: nhắc việc, đến hạn, Ban Tuyên giáo" in assigned
+    assert "hạn —" not in waiting and "đã báo: Ban (chưa tiếp nhận)" in waiting
+
+
 async def test_silence_closes_the_case_as_not_verified(
     store: MemoryStore, clock: FixedClock, people: dict[str, Person]
 ) -> None:
