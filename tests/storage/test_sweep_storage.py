@@ -67,7 +67,10 @@ async def test_bulk_events_and_steps_store_each_column_as_one_by_one(database: D
     status = ReportStatus.ASSIGNED
     async with database.unit_of_work() as uow:
         person = await add_person(uow)
-        report = await uow.reports.add(new_report(person.id, 1))
+        report = await uow.reports.add(replace(  # a case due at `deadline`
+            new_report(person.id, 1, status=status, assigned_unit_code="u1"),
+            acknowledged_at=NOW - timedelta(hours=2), answer_deadline=deadline,
+        ))
         assert report.id is not None
         event = ReportEvent(report.id, now, None, None, status, status, "x", ("e" * 64,))
         await uow.reports.add_event(event)
