@@ -75,7 +75,7 @@ from handlers.orientation_steps import (
     topics_options,
     wards_options,
 )
-from handlers.text import fold, nfc
+from handlers.text import fold, nfc, stored_id
 from handlers.types import Kind
 
 FLOW: Final = "orient"
@@ -194,7 +194,8 @@ async def orientation_button(ctx: Context, payload: str) -> None:
 async def relay_button(ctx: Context, payload: str) -> None:
     """`b:relay:<id>`: recorded only for someone who got a relaying copy of it, once."""
     raw = payload.removeprefix(RELAY_PREFIX)
-    broadcast = await ctx.uow.broadcasts.get(int(raw)) if raw.isdecimal() else None
+    number = stored_id(raw)
+    broadcast = await ctx.uow.broadcasts.get(number) if number is not None else None
     if broadcast is None or broadcast.id is None:
         show_menu(ctx, ctx.t("relay.not_yours"))
         return

@@ -29,14 +29,17 @@ from handlers.orientation_steps import (
     overflow,
     too_long,
 )
+from handlers.text import stored_id
 
 CANCEL_PREFIX: Final = "b:cancel:"
 MAX_LISTED: Final = 20
-_DATE = r"(?P<day>\d{1,2})[/.-](?P<month>\d{1,2})(?:[/.-](?P<year>\d{2,4}))?"
+_DATE = r"(?P<day>\d{1,2})[/.-](?P<month>\d{1,2})(?:[/.-](?P<year>\d{4}|\d{2}))?"
 _TIME = r"(?P<hour>\d{1,2})(?:\s*(?:[:.hg]|giờ)\s*(?P<minute>\d{2})?)?"
+# A space, a comma or a word between the date and the time: without one, "28/12" would read
+# as 28/1 at 2 o'clock.
 _MOMENT = (
-    re.compile(rf"^\s*{_DATE}\s*(?:,|lúc|luc)?\s*{_TIME}\s*$", re.IGNORECASE),
-    re.compile(rf"^\s*{_TIME}\s*(?:,|ngày|ngay)?\s*{_DATE}\s*$", re.IGNORECASE),
+    re.compile(rf"^\s*{_DATE}(?:\s*(?:,|lúc|luc)\s*|\s+){_TIME}\s*$", re.IGNORECASE),
+    re.compile(rf"^\s*{_TIME}(?:\s*(?:,|ngày|ngay)\s*|\s+){_DATE}\s*$", re.IGNORECASE),
 )
 
 
@@ -184,7 +187,7 @@ def typed_moment(ctx: Context, text: str) -> datetime:
         if found["year"] is None and day < today:
             day = date(year + 1, day.month, day.day)
         clock = time(int(found["hour"]), int(found["minute"] or 0))
-    except ValueError:
+    except (ValueError, OverflowError):
         raise Rejected(ctx.t("orientation.schedule.bad", text=text.strip()[:40])) from None
     moment = datetime.combine(day, clock, tzinfo=tz)
     if moment <= ctx.now:
@@ -263,7 +266,8 @@ async def cancel_button(ctx: Context, payload: str) -> None:
         show_menu(ctx, board_only(ctx))
         return
     raw = payload.removeprefix(CANCEL_PREFIX)
-    broadcast = await ctx.uow.broadcasts.get(int(raw)) if raw.isdecimal() else None
+    number = stored_id(raw)
+    broadcast = await ctx.uow.broadcasts.get(number) if number is not None else None
     await _cancel(ctx, broadcast)
 
 

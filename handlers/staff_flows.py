@@ -118,7 +118,7 @@ def typed_date(ctx: Context, text: str) -> datetime:
         year = int(parts[2]) if len(parts) > 2 else ctx.now.astimezone(tz).year
         end = max(p[1] for p in ctx.org.working_time.periods)
         moment = datetime.combine(datetime(year, month, day).date(), end, tzinfo=tz)
-    except (ValueError, IndexError):
+    except (ValueError, IndexError, OverflowError):  # OverflowError: "99999999999/12"
         raise Rejected(ctx.t("staff.assign.bad_date")) from None
     if moment <= ctx.now:
         raise Rejected(ctx.t("staff.assign.past_date"))

@@ -34,6 +34,12 @@ def match_choice(text: str, choices: Sequence[Choice]) -> Choice | None:
     return None
 
 
+def stored_id(raw: str) -> int | None:
+    """A database id carried by a button (forgeable): None unless it could be one (a 20-digit
+    number does not fit the column and would fail the statement, not just find nothing)."""
+    return int(raw) if raw.isascii() and raw.isdecimal() and len(raw) <= 18 else None
+
+
 def split_command(text: str) -> tuple[str, str] | None:
     """'/trangthai@dlxh_bot PA-2026-1' -> ('trangthai', 'PA-2026-1'); None if no command."""
     stripped = text.strip()

@@ -491,6 +491,22 @@ async def test_overdue_list_says_which_deadline_ran_out_and_who_was_told(
     assert "hạn —" not in waiting and "đã báo: Ban (chưa tiếp nhận)" in waiting
 
 
+async def test_a_typed_deadline_that_is_no_date_is_asked_again(
+    store: MemoryStore, people: dict[str, Person]
+) -> None:
+    lan, board = people["lan"], people["board"]
+    await file_report(lan, photo=b"scene")
+    await board.press_payload("c:assign:PA-2026-000001")
+    await board.press("(đề xuất)")
+    for typed in ("99999999999999999999/12", "²/12", "31/2", "hôm nay"):
+        again = await board.say(typed)
+        assert "Không đọc được ngày" in again[0].text
+    done = await board.say("4/12/2026")
+    assert "Đã giao PA-2026-000001" in done[-1].text
+    [report] = store.state.reports.values()
+    assert str(report.answer_deadline).startswith("2026-12-04")
+
+
 async def test_silence_closes_the_case_as_not_verified(
     store: MemoryStore, clock: FixedClock, people: dict[str, Person]
 ) -> None:

@@ -72,6 +72,12 @@ async def test_moments_people_type(
     ("typed", "said"),
     [
         ("mai 8 giờ", "Bot chưa hiểu «mai 8 giờ»"),
+        # A date without a time is not read as another date at some hour ("28/12" as 28/1 at
+        # 2 o'clock, "28/11/2026" as the year 202 at 6 o'clock), nor a time without a date.
+        ("28/12", "Bot chưa hiểu «28/12»"),
+        ("10.12", "Bot chưa hiểu"),
+        ("9.30", "Bot chưa hiểu"),
+        ("28/12/2026", "Bot chưa hiểu"),
         ("31/11 08:00", "Bot chưa hiểu"),
         ("01/12 25:00", "Bot chưa hiểu"),
         ("30/11/2026 08:00", "Lúc 08:00 30/11/2026 đã qua"),
