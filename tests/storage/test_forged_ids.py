@@ -20,9 +20,9 @@ async def test_a_forged_button_with_a_huge_number_is_answered_not_failed(
 ) -> None:
     conversation = ConversationService(any_uow_factory, services(FixedClock(MONDAY_9AM)))
 
-    def incoming(key: str, kind: Kind, **fields: str) -> Incoming:
+    def incoming(key: str, kind: Kind, text: str = "", payload: str = "") -> Incoming:
         return Incoming(channel="telegram", update_key=key, chat_id="42", user_id="42",
-                        display_name="Lan", kind=kind, **fields)
+                        display_name="Lan", kind=kind, text=text, payload=payload)
 
     assert await conversation.handle(incoming("1", Kind.TEXT, text="/start"))
     assert await conversation.handle(incoming("2", Kind.CHOICE, payload=payload))
