@@ -314,6 +314,10 @@ class JobRuns(Protocol):
         """Record that `name` runs now; False if it ran (or is running) already."""
         ...
 
+    async def ran(self, name: str) -> bool:
+        """Whether `name` was claimed (by anyone)."""
+        ...
+
 
 class MediaStore(Protocol):
     """Content-addressed files; channels put what they fetched, others read it back."""

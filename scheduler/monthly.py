@@ -76,6 +76,8 @@ class MonthlyReview:
         if month is None:
             return None
         async with self._database.unit_of_work() as uow:
+            if await uow.job_runs.ran(_job(month)):
+                return None  # sent: looked up before seconds of charts and workbooks
             officers = await uow.people.with_role(Role.BOARD)
             if not officers and self._services.board_chat is None:
                 return None  # nobody to send it to yet: kept for when the board has joined

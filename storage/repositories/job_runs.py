@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, select
 
 from storage.models import JobRunRow
 from storage.repositories.base import PerDialect, SqlRepository
@@ -17,7 +17,13 @@ _CLAIM = PerDialect.build(
 )
 
 
+_RAN = select(JobRunRow.name).where(JobRunRow.name == bindparam("name"))
+
+
 class SqlJobRuns(SqlRepository):
     async def claim(self, name: str, at: datetime) -> bool:
         result = await self._run_dialect(_CLAIM, {"name": name, "at": at})
         return bool(result.rowcount == 1)
+
+    async def ran(self, name: str) -> bool:
+        return (await self._run(_RAN, {"name": name})).first() is not None

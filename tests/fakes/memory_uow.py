@@ -135,6 +135,9 @@ class MemoryJobRuns:
         self._s.job_runs[name] = at
         return True
 
+    async def ran(self, name: str) -> bool:
+        return name in self._s.job_runs
+
 
 class MemoryInvitations:
     def __init__(self, state: MemoryState) -> None:

@@ -9,12 +9,26 @@ from bot.org_loader import load_org_config
 from domain.calendar import WorkingCalendar
 from domain.clock import FixedClock
 from domain.people import Role
+from domain.reports import MediaKind, StoredMedia
 from handlers.context import Services
 from handlers.i18n import Catalog
 from scheduler.monthly import MonthlyReview
 from storage.database import Database
 from storage.media import FileMediaStore
 from tests.storage.builders import new_report
+
+class CountingMedia(FileMediaStore):
+    """The media store, remembering every file it was given."""
+
+    def __init__(self, root: Path, max_bytes: int) -> None:
+        super().__init__(root, max_bytes)
+        self.saved: list[StoredMedia] = []
+
+    def put(self, data: bytes, kind: MediaKind, mime: str) -> StoredMedia:
+        stored = super().put(data, kind, mime)
+        self.saved.append(stored)
+        return stored
+
 
 # 1 November 2026 is a Sunday: the first working day is Monday the 2nd (01:00 UTC = 08:00).
 BEFORE = datetime(2026, 11, 2, 0, 55, tzinfo=UTC)
@@ -27,7 +41,7 @@ async def test_sent_once_after_eight_on_the_first_working_day(
     org = load_org_config()
     clock = FixedClock(BEFORE)
     services = Services(org, WorkingCalendar(org.working_time), clock, Catalog("vi"))
-    media = FileMediaStore(tmp_path, 10 << 20)
+    media = CountingMedia(tmp_path, 10 << 20)
     review = MonthlyReview(database, services, media)
     clock.set(datetime(2026, 10, 20, 3, tzinfo=UTC))
     assert await review.run_once() is None  # the service's first run, in October
@@ -44,7 +58,11 @@ async def test_sent_once_after_eight_on_the_first_working_day(
     assert await review.run_once() is None  # 07:55: not yet
     clock.set(AFTER)
     assert await review.run_once() == date(2026, 10, 1)
-    assert await review.run_once() is None  # once
+    saved = len(media.saved)
+    for minute in range(1, 4):  # the sweeps of the next minutes: nothing drawn or saved again
+        clock.set(AFTER.replace(minute=5 + minute))
+        assert await review.run_once() is None  # once
+    assert len(media.saved) == saved == 2  # the chart and the workbook, once
     async with database.unit_of_work() as uow:
         sent = [i for i in await uow.outbox.all() if i.chat_id == "9"]
     assert officer.id and len(sent) == 3  # the chart, the workbook, the message: one row each
