@@ -58,7 +58,9 @@ class CaseLine:
 
     @property
     def resolved(self) -> bool:
-        return self.status is ReportStatus.CLOSED
+        """As the month's figure counts it: the board accepted the answer (the reporter may
+        still be asked whether it is really fixed)."""
+        return self.status in (ReportStatus.CLOSED, ReportStatus.VERIFYING)
 
     @property
     def on_time(self) -> bool | None:

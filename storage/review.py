@@ -78,8 +78,9 @@ def _timeline(start: datetime, end: datetime) -> Any:
     return (
         select(
             E.report_id.label("report_id"),
-            func.max(_flag(and_(E.from_status == S.ANSWERED.value,
-                                E.to_status == S.IN_PROGRESS.value))).label("sent_back"),
+            # Sent back to the unit (in progress again), or to the board that handles it.
+            func.max(_flag(and_(E.from_status == S.ANSWERED.value, E.to_status.in_(
+                (S.IN_PROGRESS.value, S.BOARD_DIRECT.value))))).label("sent_back"),
             func.max(_flag(E.to_status == S.REOPENED.value)).label("reopened"),
             func.max(_flag(_FIXED)).label("fixed"),
             func.max(_flag(_NOT_FIXED)).label("not_fixed"),

@@ -160,14 +160,17 @@ def _report(case: Case, number: int, reporter_id: int) -> Report:
     )
 
 
-async def build(factory: UnitOfWorkFactory) -> dict[str, list[str]]:
-    """Store the fixture; returns the codes of October's reports and of the others."""
-    codes: dict[str, list[str]] = {"october": [], "outside": []}
+async def build(
+    factory: UnitOfWorkFactory, groups: dict[str, list[Case]] | None = None
+) -> dict[str, list[str]]:
+    """Store the fixture (or `groups` of cases); returns the codes of each group."""
+    groups = groups or {"october": october(), "outside": outside()}
+    codes: dict[str, list[str]] = {name: [] for name in groups}
     async with factory() as uow:
         reporter = await add_person(uow, "900")
         officer = await add_person(uow, "901", Role.BOARD, "btg")
         number = 0
-        for group, cases in (("october", october()), ("outside", outside())):
+        for group, cases in groups.items():
             for case in cases:
                 number += 1
                 stored = await uow.reports.add(_report(case, number, reporter.id))

@@ -17,6 +17,7 @@ from storage.database import Database
 from storage.media import FileMediaStore
 from tests.storage.builders import new_report
 
+
 class CountingMedia(FileMediaStore):
     """The media store, remembering every file it was given."""
 

@@ -14,11 +14,25 @@ from openpyxl import load_workbook
 
 from bot.org_loader import load_org_config
 from bot.review_files import review_chart, review_message, review_workbook
+from domain.reports import ReportStatus as S
 from domain.review import MonthlyFigures, Verification
 from handlers.i18n import Catalog
 from storage.database import Database
 from storage.review import monthly_figures
-from tests.storage.review_fixture import DT, GP, GT, KH, MONTH, MT, NOW, XD, build, local
+from tests.storage.review_fixture import (
+    DT,
+    GP,
+    GT,
+    KH,
+    MONTH,
+    MT,
+    NOW,
+    XD,
+    Case,
+    assigned_path,
+    build,
+    local,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -183,7 +197,6 @@ async def test_the_command_line_prints_the_figures_and_writes_the_files(
 async def test_an_accepted_answer_counts_as_resolved_while_the_reporter_is_asked(
     database: Database,
 ) -> None:
-    from domain.reports import ReportStatus as S
     from tests.storage.builders import committed_person, new_report
 
     reporter = await committed_person(database.unit_of_work)
@@ -194,3 +207,26 @@ async def test_an_accepted_answer_counts_as_resolved_while_the_reporter_is_asked
         await uow.commit()
     figures = await figures_of(database, date(2026, 10, 1))
     assert (figures.total, figures.resolved) == (3, 2)
+
+
+async def test_an_answer_the_board_sent_back_to_itself_is_not_resolved_first_time(
+    database: Database,
+) -> None:
+    """A case the board handles itself goes back to `board_direct` when its answer is sent
+    back (a unit's goes back to `in_progress`); a case waiting for the reporter's "is it fixed?"
+    is resolved, in the case list as in the total."""
+    direct = [(S.SUBMITTED, S.BOARD_DIRECT, 0.05, ""), (S.BOARD_DIRECT, S.ANSWERED, 1.0, "")]
+    cases = [
+        Case(local(10, 5), KH, "bo-de", [*direct, (S.ANSWERED, S.BOARD_DIRECT, 1.5, ""),
+                                          (S.BOARD_DIRECT, S.ANSWERED, 2.0, ""),
+                                          (S.ANSWERED, S.CLOSED, 2.5, "")], board_direct=True),
+        Case(local(10, 6), KH, "bo-de", [*direct, (S.ANSWERED, S.CLOSED, 1.5, "")],
+             board_direct=True),
+        Case(local(10, 7), KH, "bo-de", [*assigned_path(1.0), (S.ANSWERED, S.VERIFYING, 1.2, "")]),
+    ]
+    await build(database.unit_of_work, {"october": cases})
+    f = await figures_of(database)
+    assert (f.resolved, f.resolved_first_time) == (3, 2)
+    assert [c.sent_back for c in f.cases] == [True, False, False]
+    assert sum(c.resolved for c in f.cases) == f.resolved
+    assert sum(bool(c.on_time) for c in f.cases) == f.resolved_on_time

@@ -97,6 +97,9 @@ def test_a_case_is_on_time_when_resolved_by_its_deadline_or_without_one() -> Non
     assert case(resolved=timedelta(days=3, seconds=1)).on_time is False
     assert case(deadline=None).on_time is True
     assert case(ReportStatus.IN_PROGRESS, resolved=None).on_time is None
+    # Accepted, the reporter being asked "is it fixed?": resolved, as the month's total counts.
+    waiting = case(ReportStatus.VERIFYING, resolved=timedelta(days=1))
+    assert waiting.resolved and waiting.on_time is True
     assert case(answered=timedelta(hours=36)).days_to_answer == 1.5
     assert median_days([case(answered=timedelta(hours=h)) for h in (24, 36, 48, 60)]) == 1.8
     assert median_days([case(answered=None)]) is None
