@@ -239,12 +239,17 @@ def delivery_report(services: Services, broadcast: Broadcast, counts: DeliveryCo
         skipped=counts.skipped,
         relayed=counts.relayed,
     )]
+    if counts.pending:  # still being sent: nothing is said of the whole yet
+        lines.append(catalog.t("broadcast.next.pending", pending=counts.pending,
+                               code=broadcast.code))
     if counts.blocked:
         lines.append(catalog.t("broadcast.next.blocked"))
     if counts.failed or counts.blocked:
         lines.append(catalog.t("broadcast.next.failed"))
-    else:
+    elif not counts.pending and counts.delivered:
         lines.append(catalog.t("broadcast.next.all_delivered"))
+    elif not counts.pending:
+        lines.append(catalog.t("broadcast.next.none_delivered"))
     lines.append(catalog.t("broadcast.next.relays", code=broadcast.code))
     return "\n".join(lines)
 

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+from typing import cast
+
 import pytest
 
-from tests.conversation_harness import Person
+from domain.broadcasts import Broadcast, DeliveryCounts
+from domain.clock import FixedClock
+from handlers.broadcasting import delivery_report
+from tests.conversation_harness import MONDAY_9AM, Person, services
 from tests.fakes.memory_uow import MemoryStore
 from tests.unit.orientation.world import compose, mark_all_sent
 
@@ -107,9 +113,12 @@ async def test_the_board_sees_the_relayed_count_grow_with_ketqua(
     empty = await hung.say("/ketqua")
     assert "Chưa có định hướng nào được gửi" in empty[-1].text
     await send_to_collaborators(hung)
+    sending = "\n".join(r.text for r in await hung.say("/ketqua"))
+    assert "Đang gửi: còn" in sending and "đều đã nhận" not in sending  # not all there yet
     mark_all_sent(store)
     before = await hung.say("/ketqua")
     assert "Đã phổ biến: 0" in before[0].text and "DH-2026-000001" in before[0].text
+    assert "Mọi người đều đã nhận được" in before[0].text
     lan.last = lan._new_replies()
     await lan.press("Đã phổ biến")
     after = await hung.say("/ketqua DH-2026-000001")
@@ -125,3 +134,11 @@ async def test_only_the_board_sees_results(
     await send_to_collaborators(people["hung"])
     answer = await people[who].say("/ketqua DH-2026-000001")
     assert all("Đã phổ biến:" not in reply.text for reply in answer)
+
+
+
+def test_a_broadcast_nobody_got_does_not_say_everyone_got_it() -> None:
+    broadcast = cast(Broadcast, SimpleNamespace(code="DH-2026-000009"))  # only its code is read
+    counts = DeliveryCounts(recipients=3, skipped=3)
+    text = delivery_report(services(FixedClock(MONDAY_9AM)), broadcast, counts)
+    assert "Không ai nhận được tin này" in text and "Mọi người" not in text
