@@ -54,6 +54,7 @@ from handlers.orientation_send import (
     summary_question,
 )
 from handlers.orientation_steps import (
+    ORIENTATION_FLOW,
     audience_options,
     board_only,
     is_board,
@@ -78,7 +79,7 @@ from handlers.orientation_steps import (
 from handlers.text import fold, nfc, stored_id
 from handlers.types import Kind
 
-FLOW: Final = "orient"
+FLOW: Final = ORIENTATION_FLOW
 # Writing an orientation may take a while (the text is often written elsewhere and pasted):
 # the draft is kept this long between two steps, where a staff action is dropped after 30 min.
 KEEP_FOR: Final = timedelta(hours=24)
@@ -147,10 +148,26 @@ async def begin_orientation(ctx: Context, argument: str) -> None:
         return
     draft = await ctx.uow.drafts.get(ctx.person.id)
     if draft is not None and draft.flow == FLOW and draft.step in STEPS:
+        draft.updated_at = ctx.now  # taken up again: kept another day from now
+        await ctx.uow.drafts.save(draft)
         ORIENTATION.ask(ctx, draft, prefix=ctx.t("orientation.resumed"))
+        return
+    if not await _may_replace(ctx, draft):
         return
     draft = Draft(ctx.person.id, FLOW, "text", {}, 0, ctx.now, ctx.now)
     await ORIENTATION.goto(ctx, draft, "text")
+
+
+async def _may_replace(ctx: Context, draft: Draft | None) -> bool:
+    """A person has one draft: a half-done case action gives way (and she is told); anything
+    she was writing (a report, an orientation) does not."""
+    if draft is None:
+        return True
+    if draft.data.get("case") and draft.flow != FLOW:
+        ctx.say(ctx.t("orientation.dropped_action", code=draft.data["case"]))
+        return True
+    show_menu(ctx, ctx.t("orientation.busy" if draft.flow == FLOW else "orientation.busy_other"))
+    return False
 
 
 async def about_case(ctx: Context, code: str) -> None:
@@ -158,6 +175,8 @@ async def about_case(ctx: Context, code: str) -> None:
     report = await ctx.uow.reports.by_code(code)
     if report is None:
         show_menu(ctx, ctx.t("orientation.case.unknown", code=code))
+        return
+    if not await _may_replace(ctx, await ctx.uow.drafts.get(ctx.person.id)):
         return
     answer = await latest_answer(ctx, report)
     audience = Audience(AudienceKind.WARDS, wards=(report.ward_code,))

@@ -35,6 +35,7 @@ from handlers.toggles import (
     ward_items,
 )
 
+ORIENTATION_FLOW: Final = "orient"  # the draft's flow while an orientation is being written
 SUMMARY: Final = "summary"  # the engine returns there after an edit
 AUDIENCE_KEYS: Final = ("collaborators", "tier", "wards", "residents", "case")
 # The step each audience button leads to (collaborators need nothing more).
