@@ -36,12 +36,23 @@ async def link(ctx: Context, argument: str) -> None:
         show_menu(ctx, ctx.t("link.has_data"))
         return
     await ctx.uow.drafts.delete(here.id)
+    await _carry_subscriptions(ctx, here.id, owner_id)
     await ctx.uow.people.move_identity(ctx.incoming.channel, ctx.incoming.user_id, owner_id)
     owner = await ctx.uow.people.get(owner_id)
     assert owner is not None
     ctx.person = owner
     channels = sorted({i.channel for i in await ctx.uow.people.identities(owner_id)})
     show_menu(ctx, ctx.t("link.done", name=owner.display_name, channels=", ".join(channels)))
+
+
+async def _carry_subscriptions(ctx: Context, from_id: int, to_id: int) -> None:
+    """What the chat being linked followed, its new person follows too (the union)."""
+    wards, topics = await ctx.uow.subscriptions.of(from_id)
+    if not wards and not topics:
+        return
+    own_wards, own_topics = await ctx.uow.subscriptions.of(to_id)
+    await ctx.uow.subscriptions.replace(to_id, wards | own_wards, topics | own_topics, ctx.now)
+    await ctx.uow.subscriptions.clear(from_id)
 
 
 async def choose_notify_channel(ctx: Context, argument: str) -> None:

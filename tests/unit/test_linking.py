@@ -68,3 +68,24 @@ async def test_case_buttons_read_as_commands_where_there_are_no_buttons(
     assert "cho đơn vị nào" in asked[-1].text
     refused = await lan.say("/giao PA-2026-000001")
     assert "không có quyền" in refused[-1].text
+
+
+async def test_what_a_linked_chat_followed_its_person_follows(clock: FixedClock) -> None:
+    store = MemoryStore()
+    an_tg = await joined(store, clock, "An", Role.RESIDENT, None, "telegram")
+    an_zalo = await joined(store, clock, "An Z", Role.RESIDENT, None, "zalo")
+    await an_tg.say("/theodoi")
+    await an_tg.press("Phường Gia Thụy")
+    await an_tg.press("Xong")
+    await an_tg.press("Xong")  # no topic chosen: every topic
+    await an_zalo.say("/theodoi")
+    await an_zalo.press("Phường Bồ Đề")
+    await an_zalo.press("Xong")
+    await an_zalo.press("Xong")
+    shown = await an_tg.say("/lienket")
+    code = next(w for w in shown[-1].text.split() if len(w) == 10 and w.isupper())
+    assert "Đã liên kết" in (await an_zalo.say(f"/lienket {code}"))[-1].text
+    following = await an_zalo.say("/theodoi")
+    ticked = [c.label for c in following[-1].choices if c.label.startswith("✅")]
+    assert ticked == ["✅ Phường Bồ Đề", "✅ Phường Gia Thụy"]
+    assert len({person for person, _, _ in store.state.subscriptions}) == 1  # one person now
