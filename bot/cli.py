@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from bot import admin_commands, broadcast_commands
 from bot.logs import configure_logging
@@ -80,12 +81,19 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
     return await admin_commands.run(args, settings)
 
 
+def _problem(error: ErrorDetails) -> str:
+    """'TELEGRAM_RATE: a rate is …': the setting named as it is set (its environment name)."""
+    message = str(error["msg"]).removeprefix("Value error, ")
+    name = "_".join(str(part) for part in error["loc"]).upper()
+    return f"{name}: {message}" if name and not message.startswith(name) else message
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = Settings()
     except ValidationError as error:
-        problems = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in error.errors())
+        problems = "; ".join(_problem(e) for e in error.errors())
         print(f"dlxh: configuration error: {problems}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level, settings.secrets())

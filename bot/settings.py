@@ -15,7 +15,8 @@ DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/dlxh.db"
 # Matched against the whole value (and a token's part after the colon), so a real random token
 # that merely contains "xxx" is not refused.
 _PLACEHOLDERS = re.compile(
-    r"^(changeme|change[-_]me|replace[-_]?me|your[-_ ]?(bot[-_ ]?)?(token|secret)|placeholder|"
+    r"^(changeme|change[-_]me|replace[-_]?me|your[-_ ]?((bot|zalo|telegram|media|link|webhook)"
+    r"[-_ ]?)*(token|secret|key)|placeholder|"
     r"example|todo|x+|<.*>|secret|token|test|ABC-DEF1234ghIkl-zyx57W2v1u123ew11)$",
     re.IGNORECASE,
 )
@@ -110,8 +111,33 @@ class Settings(BaseSettings):
     def _blank_key_is_unset(cls, value: object) -> object:
         return None if value == "" else value
 
+    @field_validator("language")
+    @classmethod
+    def _known_language(cls, value: str) -> str:
+        # Imported here: the settings module stays cheap to import for every command.
+        from handlers.i18n import available_languages
+
+        known = available_languages()
+        wanted = value.strip().lower()
+        if any(mark in wanted for mark in ":_.@"):
+            # The system's gettext list of the same name ("en_US:en"), not a choice made for
+            # the bot: the bot stays in its default language.
+            return "vi"
+        if wanted not in known:
+            raise ValueError(f"{value!r} is not a language of the bot ({', '.join(known)})")
+        return wanted
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_log_level(cls, value: str) -> str:
+        levels = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+        if value.strip().upper() not in levels:
+            raise ValueError(f"{value!r} is not one of {', '.join(levels)}")
+        return value.strip().upper()
+
     @model_validator(mode="after")
     def _check_secrets(self) -> Settings:
+        _refuse_placeholder("MEDIA_LINK_KEY", self.media_link_key)
         _refuse_placeholder("TELEGRAM_BOT_TOKEN", self.telegram_bot_token)
         _refuse_placeholder("TELEGRAM_WEBHOOK_SECRET", self.telegram_webhook_secret)
         _refuse_placeholder("ZALO_BOT_TOKEN", self.zalo_bot_token)

@@ -54,3 +54,36 @@ def test_secrets_lists_what_the_log_filter_hides() -> None:
 
 def test_empty_values_mean_unset() -> None:
     assert settings(telegram_bot_token="", board_chat_id="").telegram_bot_token is None
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("media_link_key", "changeme"), ("zalo_bot_token", "your-zalo-token"),
+    ("media_link_key", "your-media-key"),
+])
+def test_other_placeholder_secrets_are_refused(name: str, value: str) -> None:
+    with pytest.raises(ValidationError, match="placeholder"):
+        settings(**{name: value})
+
+
+def test_language_and_log_level_are_checked() -> None:
+    assert settings(language="EN").language == "en"
+    # The system's gettext list of the same name is no choice made for the bot.
+    assert settings(language="en_US:en").language == "vi"
+    assert settings(log_level="debug").log_level == "DEBUG"
+    with pytest.raises(ValidationError, match="not a language of the bot"):
+        settings(language="fr")
+    with pytest.raises(ValidationError, match="LOUD"):
+        settings(log_level="LOUD")
+
+
+def test_a_configuration_error_names_the_setting(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.cli import main
+
+    monkeypatch.setenv("TELEGRAM_RATE", "0")
+    monkeypatch.setenv("HTTP_PORT", "abc")
+    assert main(["units", "list"]) == 2
+    error = capsys.readouterr().err
+    assert "TELEGRAM_RATE: a rate is messages per second" in error
+    assert "HTTP_PORT: Input should be a valid integer" in error
