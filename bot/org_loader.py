@@ -83,6 +83,9 @@ def _pydantic_problem(error: ErrorDetails, root: yaml.Node, data: Any) -> Config
     kind = error["type"]
     if kind == "extra_forbidden":
         key = str(loc[-1])
+        if key in KNOWN_KEYS:  # a right key in the wrong block (or at the wrong depth)
+            text = f'"{key}" does not belong here; check the indentation and the block it is in'
+            return ConfigProblem(line_of(root, loc, key=True), _join(loc[:-1], data, text))
         close = difflib.get_close_matches(key, KNOWN_KEYS, n=1)
         hint = f' (did you mean "{close[0]}"?)' if close else ""
         text = f'unknown key "{key}"{hint}'

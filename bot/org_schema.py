@@ -17,8 +17,6 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    PositiveFloat,
-    PositiveInt,
     StringConstraints,
     model_validator,
 )
@@ -97,6 +95,9 @@ _Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 _Time = Annotated[time, BeforeValidator(_hhmm)]
 _Date = Annotated[date, BeforeValidator(_iso_date)]
 _Weekday = Annotated[int, AfterValidator(_weekday)]
+# Deadlines within reason: a finite number of hours or days the calendar can count through.
+_Hours = Annotated[float, Field(gt=0, le=2000, allow_inf_nan=False)]
+_Days = Annotated[int, Field(gt=0, le=365)]
 
 _DEADLINES = Deadlines()
 _WORKING_TIME = WorkingTime()
@@ -122,18 +123,18 @@ class CategoryModel(_Model):
 
 
 class DeadlinesModel(_Model):
-    acknowledge_working_hours: PositiveFloat = _DEADLINES.acknowledge_working_hours
-    hot_acknowledge_clock_hours: PositiveFloat = _DEADLINES.hot_acknowledge_clock_hours
-    urgent_working_days: PositiveInt = _DEADLINES.urgent_working_days
-    normal_working_days: PositiveInt = _DEADLINES.normal_working_days
-    complex_working_days: PositiveInt = _DEADLINES.complex_working_days
-    verification_working_days: PositiveInt = _DEADLINES.verification_working_days
-    verification_answer_working_days: PositiveInt = _DEADLINES.verification_answer_working_days
+    acknowledge_working_hours: _Hours = _DEADLINES.acknowledge_working_hours
+    hot_acknowledge_clock_hours: _Hours = _DEADLINES.hot_acknowledge_clock_hours
+    urgent_working_days: _Days = _DEADLINES.urgent_working_days
+    normal_working_days: _Days = _DEADLINES.normal_working_days
+    complex_working_days: _Days = _DEADLINES.complex_working_days
+    verification_working_days: _Days = _DEADLINES.verification_working_days
+    verification_answer_working_days: _Days = _DEADLINES.verification_answer_working_days
     verification_second_opinion: bool = _DEADLINES.verification_second_opinion
     reminder_fraction: float = Field(_DEADLINES.reminder_fraction, gt=0, lt=1)
-    board_after_working_days: PositiveInt = _DEADLINES.board_after_working_days
-    leader_after_working_days: PositiveInt = _DEADLINES.leader_after_working_days
-    ack_leader_after_working_days: PositiveInt = _DEADLINES.ack_leader_after_working_days
+    board_after_working_days: _Days = _DEADLINES.board_after_working_days
+    leader_after_working_days: _Days = _DEADLINES.leader_after_working_days
+    ack_leader_after_working_days: _Days = _DEADLINES.ack_leader_after_working_days
 
 
 class PeriodModel(_Model):

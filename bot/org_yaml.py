@@ -49,7 +49,10 @@ _Loader.add_implicit_resolver("tag:yaml.org,2002:merge", re.compile(r"^<<$"), ["
 
 def compose(text: str, source: str) -> tuple[yaml.Node, Any]:
     """The node tree of `text` and the plain data it stands for; OrgConfigError if unusable."""
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)  # reads the whole text: refuses control characters here
+    except yaml.reader.ReaderError as exc:
+        raise OrgConfigError(source, [_unreadable(text, exc)]) from None
     try:
         root = loader.get_single_node()
         if root is None:
@@ -58,8 +61,23 @@ def compose(text: str, source: str) -> tuple[yaml.Node, Any]:
         return root, loader.construct_document(root)
     except yaml.MarkedYAMLError as exc:
         raise OrgConfigError(source, [_syntax_problem(exc)]) from None
+    except yaml.reader.ReaderError as exc:
+        raise OrgConfigError(source, [_unreadable(text, exc)]) from None
+    except yaml.YAMLError as exc:
+        raise OrgConfigError(source, [ConfigProblem(None, f"YAML error: {exc}")]) from None
+    except (ValueError, TypeError) as exc:  # a tagged value that is not what it says: !!int five
+        problem = ConfigProblem(None, f"a value cannot be read: {exc}")
+        raise OrgConfigError(source, [problem]) from None
     finally:
         loader.dispose()
+
+
+def _unreadable(text: str, exc: yaml.reader.ReaderError) -> ConfigProblem:
+    """A control character (pasted from somewhere) on its line."""
+    line = text[:exc.position].count("\n") + 1
+    code = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or " ")
+    return ConfigProblem(line, f"a character that cannot be in the file (U+{code:04X}): "
+                               "delete it and type the text again")
 
 
 def _syntax_problem(exc: yaml.MarkedYAMLError) -> ConfigProblem:

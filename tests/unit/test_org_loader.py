@@ -212,3 +212,28 @@ def test_unknown_country_for_public_holidays() -> None:
 
 def test_an_empty_file() -> None:
     assert str(error_for("")) == "org.yaml line 1: the file is empty"
+
+
+@pytest.mark.parametrize(("line", "said"), [
+    ("deadlines: {acknowledge_working_hours: .inf}", "a valid number"),
+    ("deadlines: {acknowledge_working_hours: 1e300}", "less than or equal to 2000"),
+    ("deadlines: {normal_working_days: 100000000}", "less than or equal to 365"),
+])
+def test_deadlines_the_calendar_could_not_count_are_refused(line: str, said: str) -> None:
+    error = error_for(yaml_with() + line + "\n")  # line 17
+    assert error.line == 17 and said in str(error)
+
+
+@pytest.mark.parametrize(("text", "said"), [
+    (yaml_with(line4="    name: Ban\x0bTuyên giáo"), "line 4: a character that cannot be in"),
+    (yaml_with(line4="    name: !!int five"), "a value cannot be read"),
+    (yaml_with(line9="    parent: btg\x00"), "line 9: a character that cannot be in"),
+])
+def test_a_file_that_cannot_be_read_is_named_not_a_traceback(text: str, said: str) -> None:
+    assert said in str(error_for(text))
+
+
+def test_a_key_in_the_wrong_block_is_not_called_a_typo_of_itself() -> None:
+    error = error_for(yaml_with(line11="  - {code: khac, name: Khác, parent: btg}"))
+    assert 'category "khac": "parent" does not belong here' in str(error)
+    assert "did you mean" not in str(error)
