@@ -9,6 +9,8 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 from bot.org_loader import load_org_config
 from bot.prestart import prestart
 from bot.review_files import figures_json, review_chart, review_message, review_workbook
@@ -17,9 +19,9 @@ from domain.clock import SystemClock
 from domain.people import Role
 from domain.reports import normalise_report_code
 from domain.review import parse_month
-from handlers.admin import AdminError, create_invitations, report_row
+from handlers.admin import AdminError, check_invitations, create_invitations, report_row
 from handlers.i18n import Catalog
-from storage.database import Database
+from storage.database import Database, is_sqlite_url
 from storage.review import monthly_figures
 
 
@@ -35,11 +37,7 @@ def dump_json(value: object) -> None:
 async def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "units":
         return _units(args, settings)
-    if args.command == "report":
-        try:
-            parse_month(args.month)
-        except ValueError as error:
-            raise CommandError(str(error)) from None
+    _check(args, settings)  # before the database is created or migrated: a refusal changes nothing
     await prestart(settings)
     database = Database.connect(settings.database_url)
     try:
@@ -58,6 +56,39 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         await database.dispose()
     raise CommandError(f"unknown command {args.command}")
+
+
+def _check(args: argparse.Namespace, settings: Settings) -> None:
+    """What can be refused without the database: a month, an output path, an invitation."""
+    if args.command == "report":
+        try:
+            parse_month(args.month)
+        except ValueError as error:
+            raise CommandError(str(error)) from None
+        for path in (args.xlsx, args.png):
+            if path and not Path(path).resolve().parent.is_dir():
+                raise CommandError(f"no directory to write {path} in")
+    if args.command == "invite":
+        try:
+            check_invitations(load_org_config(settings.org_config), Role(args.role), args.unit,
+                              args.count, timedelta(days=args.days), lead=_lead(args))
+        except (AdminError, OverflowError) as error:
+            message = str(error) if isinstance(error, AdminError) else "--days is too large"
+            raise CommandError(message) from None
+    if args.command in _READS_ONLY and not _database_exists(settings.database_url):
+        raise CommandError(f"no database at {settings.database_url} (check DATABASE_URL; "
+                           "`dlxh migrate` or `dlxh serve` creates it)")
+
+
+# Commands that only read: on a mistyped SQLite path they say so instead of making a database.
+_READS_ONLY = frozenset({"reports", "case", "report"})
+
+
+def _database_exists(url: str) -> bool:
+    if not is_sqlite_url(url):
+        return True  # a server: a wrong address fails to connect, with its own message
+    database = make_url(url).database
+    return not database or database == ":memory:" or Path(database).exists()
 
 
 def _units(args: argparse.Namespace, settings: Settings) -> int:
@@ -188,9 +219,10 @@ async def _monthly(args: argparse.Namespace, settings: Settings, database: Datab
             connection, parse_month(args.month), SystemClock().now(), org.working_time.timezone
         )
     catalog = Catalog(settings.language)
-    for path, make in ((args.xlsx, review_workbook), (args.png, review_chart)):
-        if path:
-            Path(path).write_bytes(make(figures, catalog, org))
+    made = [(path, make(figures, catalog, org)) for path, make in (
+        (args.xlsx, review_workbook), (args.png, review_chart)) if path]
+    for path, content in made:  # both made before either is written: no half of the output
+        Path(path).write_bytes(content)
     if args.json:
         dump_json(figures_json(figures))
     else:

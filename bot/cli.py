@@ -9,6 +9,8 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from bot import admin_commands, broadcast_commands
 from bot.logs import configure_logging
@@ -105,6 +107,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except admin_commands.CommandError as error:
         print(f"dlxh: {error}", file=sys.stderr)
+        return 1
+    except (OSError, DBAPIError) as error:  # the database cannot be reached, or refused us
+        if args.command in ("serve", "chat") and not isinstance(error, DBAPIError):
+            raise  # an OSError there may be the HTTP port or a terminal, not the database
+        where = make_url(settings.database_url).render_as_string(hide_password=True)
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        print(f"dlxh: cannot use the database at {where}: {reason}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

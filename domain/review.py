@@ -178,7 +178,7 @@ def median_days(cases: Iterable[CaseLine]) -> float | None:
 
 
 # --- the month --------------------------------------------------------------------------------
-_MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 
 def parse_month(text: str) -> date:
@@ -189,6 +189,8 @@ def parse_month(text: str) -> date:
     year, month = int(match.group(1)), int(match.group(2))
     if not 1 <= month <= 12:
         raise ValueError(f"{text!r}: the month must be between 01 and 12")
+    if not 2000 <= year <= 2999:
+        raise ValueError(f"{text!r}: the year must be between 2000 and 2999")
     return date(year, month, 1)
 
 

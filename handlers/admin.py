@@ -32,15 +32,25 @@ def _unit_for(org: OrgConfig, role: Role, unit_code: str | None) -> str | None:
     return unit_code
 
 
+def check_invitations(
+    org: OrgConfig, role: Role, unit_code: str | None, count: int,
+    validity: timedelta = DEFAULT_VALIDITY, lead: bool = False,
+) -> str | None:
+    """The unit the invitations are for; AdminError (saying why) if they cannot be made."""
+    if not 1 <= count <= 1000:
+        raise AdminError("--count must be between 1 and 1000")
+    if not timedelta(days=1) <= validity <= timedelta(days=365):
+        raise AdminError("--days must be between 1 and 365")
+    if lead and role not in (Role.HANDLER, Role.BOARD):
+        raise AdminError("--head is for handlers (unit head), --leader for the board")
+    return _unit_for(org, role, unit_code)
+
+
 async def create_invitations(
     uow: UnitOfWork, org: OrgConfig, role: Role, unit_code: str | None, count: int,
     now: datetime, validity: timedelta = DEFAULT_VALIDITY, lead: bool = False,
 ) -> list[Invitation]:
-    if not 1 <= count <= 1000:
-        raise AdminError("--count must be between 1 and 1000")
-    if lead and role not in (Role.HANDLER, Role.BOARD):
-        raise AdminError("--head is for handlers (unit head), --leader for the board")
-    unit = _unit_for(org, role, unit_code)
+    unit = check_invitations(org, role, unit_code, count, validity, lead)
     invitations = [new_invitation(role, unit, now, validity, lead) for _ in range(count)]
     for invitation in invitations:
         await uow.invitations.add(invitation)

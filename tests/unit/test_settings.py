@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
@@ -87,3 +89,38 @@ def test_a_configuration_error_names_the_setting(
     error = capsys.readouterr().err
     assert "TELEGRAM_RATE: a rate is messages per second" in error
     assert "HTTP_PORT: Input should be a valid integer" in error
+
+
+def test_refused_commands_leave_no_database_behind(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from bot.cli import main
+
+    place = tmp_path / "mistyped" / "dlxh.db"
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{place}")
+    refused = {
+        ("invite", "--role", "collaborator", "--unit", "nope"): "unknown unit 'nope'",
+        ("invite", "--role", "collaborator", "--unit", "bo-de", "--days", "0"): "--days must",
+        ("invite", "--role", "collaborator", "--unit", "bo-de", "--days", "999999999"): "--days",
+        ("reports", "list", "--json"): "no database at",
+        ("report", "monthly", "--month", "2026-1"): "not a month like 2026-10",
+        ("report", "monthly", "--month", "9999-12"): "the year must be between",
+        ("report", "monthly", "--month", "2026-10", "--xlsx", str(tmp_path / "no" / "x.xlsx")):
+            "no directory to write",
+    }
+    for argv, said in refused.items():
+        assert main(list(argv)) == 1, argv
+        assert said in capsys.readouterr().err
+    assert not place.parent.exists()
+
+
+def test_an_unreachable_database_is_one_line_without_its_password(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.cli import main
+
+    monkeypatch.setenv("DATABASE_URL", "postgresql+asyncpg://dlxh:s3cret-pw@127.0.0.1:9/dlxh")
+    assert main(["reports", "list"]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith("dlxh: cannot use the database at postgresql+asyncpg://dlxh:***@")
+    assert "s3cret-pw" not in error and "Traceback" not in error
