@@ -62,15 +62,19 @@ class MonthlyReview:
         start = datetime.combine(first_working_day(this_month, self._services), SEND_AT, tz)
         return previous_month(this_month) if local >= start else None
 
+    def _last_month(self, now: datetime) -> date:
+        tz = ZoneInfo(self._services.org.working_time.timezone)
+        return previous_month(now.astimezone(tz).date().replace(day=1))
+
     async def run_once(self) -> date | None:
         """Send the review if it is due and not sent yet; returns the month sent."""
         now = self._services.clock.now()
         month = self.due_month(now)
         async with self._database.unit_of_work() as uow:
             if await uow.job_runs.claim(FIRST_RUN, now):
-                # A new installation does not open with the review of a month it never saw.
-                if month is not None:
-                    await uow.job_runs.claim(_job(month), now)
+                # A new installation does not open with the review of a month it never saw,
+                # even when it starts before 08:00 of the month's first working day.
+                await uow.job_runs.claim(_job(self._last_month(now)), now)
                 await uow.commit()
                 return None
         if month is None:

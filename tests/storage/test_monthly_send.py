@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import pytest
+
 from bot.org_loader import load_org_config
 from domain.calendar import WorkingCalendar
 from domain.clock import FixedClock
@@ -74,17 +76,19 @@ async def test_sent_once_after_eight_on_the_first_working_day(
     assert "10/2026" in text.text or "2026-10" in text.text
 
 
+@pytest.mark.parametrize("first_run", [AFTER, BEFORE])  # 08:05 or 07:55 on 2 November
 async def test_a_new_installation_does_not_send_last_months_review(
-    database: Database, tmp_path: Path
+    database: Database, tmp_path: Path, first_run: datetime
 ) -> None:
     org = load_org_config()
-    clock = FixedClock(AFTER)
+    clock = FixedClock(first_run)
     services = Services(org, WorkingCalendar(org.working_time), clock, Catalog("vi"))
     async with database.unit_of_work() as uow:
         await uow.people.add("Hùng", Role.BOARD, "btg", AFTER, ("telegram", "9", "9"))
         await uow.commit()
     review = MonthlyReview(database, services, FileMediaStore(tmp_path, 10 << 20))
     assert await review.run_once() is None  # first run on 2 November: October is skipped
+    clock.set(AFTER)
     assert await review.run_once() is None
     clock.set(datetime(2026, 12, 1, 1, 5, tzinfo=UTC))  # Tuesday 1 December, 08:05
     assert await review.run_once() == date(2026, 11, 1)
