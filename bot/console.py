@@ -61,7 +61,9 @@ async def chat(
     settings: Settings, user: str, stdin: TextIO, out: TextIO, clock: Clock | None = None
 ) -> None:
     await prestart(settings)
-    local = settings.model_copy(update={"telegram_bot_token": None})
+    # The terminal is its only channel: with the bots' tokens it would become a second
+    # dispatcher beside `dlxh serve`, sending the service's Telegram and Zalo messages.
+    local = settings.model_copy(update={"telegram_bot_token": None, "zalo_bot_token": None})
     catalog = Catalog(settings.language)
     app = build_app(local, clock, extra_senders={CHANNEL: ConsoleSender(out, catalog)})
     try:

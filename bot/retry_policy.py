@@ -8,13 +8,11 @@ from httpx import TransportError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from bot.zalo.client import ZaloRetryAfter, ZaloTemporary
-from bot.zalo.translate import MediaUnavailable
 
 # A database restart, a full disk or a network outage must not cost any update.
 _TRANSIENT = (
     OperationalError, InterfaceError, OSError, TimeoutError, TransportError,
     TelegramNetworkError, TelegramServerError, TelegramRetryAfter, ZaloTemporary, ZaloRetryAfter,
-    MediaUnavailable,  # Zalo's file server failing for now (5xx, 429, a timeout)
 )
 MAX_OWN_FAILURES = 5
 

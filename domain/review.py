@@ -178,7 +178,7 @@ def median_days(cases: Iterable[CaseLine]) -> float | None:
 
 
 # --- the month --------------------------------------------------------------------------------
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
 
 
 def parse_month(text: str) -> date:

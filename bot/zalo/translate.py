@@ -7,6 +7,7 @@ events we do not know are logged and ignored (None).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import replace
 from typing import Any
@@ -32,7 +33,7 @@ log = logging.getLogger(__name__)
 
 
 class MediaUnavailable(Exception):
-    """The platform could not hand us the file right now (5xx, timeout): try the update again."""
+    """The platform could not hand us the file right now (5xx, 429): tried again shortly."""
 
 
 def _field(data: dict[str, Any], key: str) -> dict[str, Any]:
@@ -48,11 +49,20 @@ def _url(message: dict[str, Any], fields: tuple[str, ...]) -> str | None:
     return None
 
 
+# Pauses between the tries of a file Zalo's server would not give: a few seconds in all, so one
+# broken file never holds the chat's channel (polling handles one update at a time).
+RETRY_PAUSES = (0.5, 1.0, 2.0)
+
+
 class ZaloTranslator:
-    def __init__(self, media: MediaStore, max_bytes: int, http: httpx.AsyncClient) -> None:
+    def __init__(
+        self, media: MediaStore, max_bytes: int, http: httpx.AsyncClient,
+        retry_pauses: tuple[float, ...] = RETRY_PAUSES,
+    ) -> None:
         self._media = media
         self._max_bytes = max_bytes
         self._http = http
+        self._retry_pauses = retry_pauses
 
     async def incoming(self, update: dict[str, Any]) -> Incoming | None:
         """The event of an update, or None for what the conversation core should not see."""
@@ -102,21 +112,39 @@ class ZaloTranslator:
         return replace(fetched, text=nfc(str(message.get("caption") or "")))
 
     async def _fetch(self, url: str, kind: MediaKind, mime: str, base: Incoming) -> Incoming:
-        try:
-            data, content_type = await self._download(url)
-        except httpx.TimeoutException:
-            raise MediaUnavailable("timed out fetching a Zalo file") from None
-        except httpx.HTTPError as error:
-            raise MediaUnavailable(f"fetching a Zalo file: {type(error).__name__}") from None
+        """The file stored; MEDIA_FAILED ("send it again") when Zalo's server would not give
+        it after a few tries or sent something else than a picture or a sound."""
+        fetched = await self._download_patiently(url, base)
+        if fetched is None:
+            return replace(base, kind=Kind.MEDIA_FAILED)
+        data, content_type = fetched
         if data is None:
             return replace(base, kind=Kind.MEDIA_TOO_LARGE)
         if not data:
             return base  # gone or refused: nothing to store, answered as unsupported
+        if content_type.split("/")[0] in ("text", "application") and "octet" not in content_type:
+            return replace(base, kind=Kind.MEDIA_FAILED)  # an error page, not the photo
         usable = content_type.split("/")[0] in ("image", "audio")
         stored = self._media.put(data, kind, content_type if usable else mime)
         return replace(
             base, kind=Kind.PHOTO if kind is MediaKind.PHOTO else Kind.VOICE, media=stored
         )
+
+    async def _download_patiently(
+        self, url: str, base: Incoming
+    ) -> tuple[bytes | None, str] | None:
+        for pause in (*self._retry_pauses, None):
+            try:
+                return await self._download(url)
+            except (httpx.InvalidURL, ValueError) as error:  # no URL at all: no use trying again
+                reason = f"{type(error).__name__}"
+                break
+            except (httpx.HTTPError, MediaUnavailable) as error:
+                reason = f"{type(error).__name__}: {error}"
+            if pause is not None:
+                await asyncio.sleep(pause)
+        log.warning("a Zalo file could not be fetched (%s): %s", base.update_key, reason)
+        return None
 
     async def _download(self, url: str) -> tuple[bytes | None, str]:
         """(data, content type); None when over the size limit, b"" when refused for good."""

@@ -68,7 +68,7 @@ def test_month_bounds_are_local_midnights_in_utc() -> None:
 def test_months_parse_and_step() -> None:
     assert parse_month("2026-10") == date(2026, 10, 1)
     assert parse_month(" 2026-1 ") == date(2026, 1, 1)
-    for bad in ("2026-13", "2026-00", "10/2026", "2026", ""):
+    for bad in ("2026-13", "2026-00", "10/2026", "2026", "", "9999-12", "0001-01"):
         with pytest.raises(ValueError):
             parse_month(bad)
     assert next_month(date(2026, 12, 1)) == date(2027, 1, 1)

@@ -103,7 +103,7 @@ def test_refused_commands_leave_no_database_behind(
         ("invite", "--role", "collaborator", "--unit", "bo-de", "--days", "0"): "--days must",
         ("invite", "--role", "collaborator", "--unit", "bo-de", "--days", "999999999"): "--days",
         ("reports", "list", "--json"): "no database at",
-        ("report", "monthly", "--month", "2026-1"): "not a month like 2026-10",
+        ("report", "monthly", "--month", "2026/10"): "not a month like 2026-10",
         ("report", "monthly", "--month", "9999-12"): "the year must be between",
         ("report", "monthly", "--month", "2026-10", "--xlsx", str(tmp_path / "no" / "x.xlsx")):
             "no directory to write",

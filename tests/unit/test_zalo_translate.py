@@ -10,10 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.retry_policy import FailureCounter, is_transient
 from bot.zalo.client import ZaloTemporary
 from bot.zalo.polling import ZaloPoller
-from bot.zalo.translate import MediaUnavailable, ZaloTranslator
+from bot.zalo.translate import ZaloTranslator
 from handlers.types import Incoming, Kind
 from storage.media import FileMediaStore
 
@@ -76,12 +75,35 @@ async def test_image_edge_cases(translator: ZaloTranslator) -> None:
     assert big is not None and big.kind is Kind.MEDIA_TOO_LARGE
     assert gone is not None and gone.kind is Kind.UNSUPPORTED
     assert missing is not None and missing.kind is Kind.UNSUPPORTED
-    with pytest.raises(MediaUnavailable) as failed:  # retried later, not answered
-        await translator.incoming(
-            update("message.image.received", photo_url="https://cdn.zalo.test/down.jpg"))
-    # ... for as long as Zalo's file server is down, never given up on as the update's own bug
-    assert is_transient(failed.value)
-    assert not FailureCounter(limit=1).give_up("update", failed.value)
+
+
+
+async def test_a_file_zalo_will_not_give_is_tried_again_then_answered_send_it_again(
+    tmp_path: Path,
+) -> None:
+    """A few tries within seconds, then "Bot không tải được tệp này. Hãy gửi lại.": the update
+    is answered, and no broken file holds the channel (polling handles updates one by one)."""
+    asked: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        asked.append(str(request.url))
+        if "html" in str(request.url):
+            return httpx.Response(200, text="<html>lỗi</html>",
+                                  headers={"content-type": "text/html"})
+        if "reset" in str(request.url):
+            raise httpx.ReadError("connection reset")
+        return httpx.Response(503)
+
+    http = httpx.AsyncClient(transport=httpx.MockTransport(answer))
+    translator = ZaloTranslator(FileMediaStore(tmp_path, 1000), 1000, http, (0.0, 0.0))
+    for url, tries in (("https://cdn.zalo.test/down.jpg", 3),
+                       ("https://cdn.zalo.test/reset.jpg", 3),
+                       ("https://cdn.zalo.test/html.jpg", 1), ("http://[::1", 0)):
+        asked.clear()
+        got = await translator.incoming(update("message.image.received", photo_url=url))
+        assert got is not None and got.kind is Kind.MEDIA_FAILED, url
+        assert len(asked) == tries, url
+    assert not list(tmp_path.rglob("*.*"))  # nothing stored
 
 
 async def test_voice_sticker_and_withheld_content(translator: ZaloTranslator) -> None:
