@@ -74,7 +74,9 @@ def split_text(text: str, limit: int) -> list[str]:
         cut = max(text.rfind("\n", 0, limit + 1), text.rfind(" ", 0, limit + 1))
         if cut <= 0:
             cut = limit  # one word longer than the limit: no choice but to break it
-        pieces.append(text[:cut].rstrip())
+        piece = text[:cut].rstrip()
+        if piece:  # a text starting with spaces cut at them would give an empty piece
+            pieces.append(piece)
         text = text[cut:].lstrip()
     if text or not pieces:
         pieces.append(text)

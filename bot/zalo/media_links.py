@@ -51,7 +51,7 @@ class MediaLinks:
 
     def allows(self, sha256: str, exp: str, sig: str) -> bool:
         """True for a link this key signed and that has not expired yet."""
-        if not is_sha256(sha256) or not (exp.isascii() and exp.isdigit()):
+        if not is_sha256(sha256) or not (exp.isascii() and exp.isdigit() and len(exp) <= 12):
             return False
         expected = self._signature(sha256, int(exp))
         if not hmac.compare_digest(expected.encode(), sig.encode()):

@@ -29,7 +29,8 @@ def zalo_webhook_handler(
 ) -> Handler:
     async def handle(request: web.Request) -> web.Response:
         given = request.headers.get(SECRET_HEADER, "")
-        if not hmac.compare_digest(given.encode(), secret.encode()):
+        # "surrogateescape": a header that is not UTF-8 is a wrong secret, not a server error.
+        if not hmac.compare_digest(given.encode("utf-8", "surrogateescape"), secret.encode()):
             return web.json_response({"ok": False, "error": "forbidden"}, status=403)
         try:
             body = await request.json()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Any
@@ -67,3 +68,18 @@ async def test_an_update_that_keeps_failing_is_skipped_after_the_last_attempt(
     assert statuses == [500] * (MAX_ATTEMPTS - 1) + [200]
     assert await post(client, update(2, "fine")) == 200
     assert handled == {"breaks": MAX_ATTEMPTS, "fine": 1}
+
+
+async def test_a_secret_header_that_is_not_utf8_is_refused_not_a_server_error(
+    served: Served,
+) -> None:
+    client, handled = served
+    port = client.server.port
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"POST /webhooks/telegram HTTP/1.1\r\nHost: x\r\n"
+                 b"X-Telegram-Bot-Api-Secret-Token: \xff\xfe\r\n"
+                 b"Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}")
+    await writer.drain()
+    status = (await reader.readline()).decode()
+    writer.close()
+    assert " 403 " in status and not handled

@@ -1,0 +1,23 @@
+"""Long texts cut into pieces a platform takes; media links that cannot be stretched."""
+
+from __future__ import annotations
+
+from bot.zalo.media_links import MediaLinks
+from handlers.text import split_text
+
+SHA = "a" * 64
+
+
+def test_no_piece_of_a_long_text_is_empty() -> None:
+    for text in ("  " + "x" * 2100, " \n" + "y" * 2100, "   " + "lời " * 700, "x" * 4500):
+        pieces = split_text(text, 2000)
+        assert all(piece and len(piece) <= 2000 for piece in pieces), repr(text[:8])
+    assert split_text("", 2000) == [""]
+
+
+def test_a_link_with_an_expiry_of_thousands_of_digits_is_refused() -> None:
+    links = MediaLinks("https://dlxh.example", b"k" * 32, 600, clock=lambda: 1_000_000.0)
+    good = links.url(SHA)
+    exp, sig = good.split("exp=")[1].split("&sig=")
+    assert links.allows(SHA, exp, sig)
+    assert not links.allows(SHA, "9" * 5000, sig)  # no error: just not a link of ours
