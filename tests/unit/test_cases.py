@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from domain.clock import FixedClock
 from domain.people import Role
 from domain.reports import ReportStatus
-from tests.conversation_harness import Person, file_report, join
+from handlers.sweeps import Sweeper
+from tests.conversation_harness import Person, file_report, join, services
 from tests.fakes.memory_uow import MemoryStore
 
 
@@ -19,6 +22,13 @@ async def people(store: MemoryStore, clock: FixedClock) -> dict[str, Person]:
         "handler": await join(store, clock, "Minh", Role.HANDLER, "bo-de"),
         "other": await join(store, clock, "Tâm", Role.HANDLER, "gia-thuy"),
     }
+
+
+async def assign_first_case(board: Person) -> None:
+    """PA-2026-000001 to the suggested unit, with the deadline of the rules."""
+    await board.press_payload("c:assign:PA-2026-000001")
+    await board.press("(đề xuất)")
+    await board.press("Theo quy định")
 
 
 def texts(person: Person) -> str:
@@ -184,7 +194,6 @@ async def test_new_report_cards_also_reach_the_board_group(
     store: MemoryStore, clock: FixedClock, people: dict[str, Person]
 ) -> None:
     from handlers.service import ConversationService
-    from tests.conversation_harness import services
 
     with_group = services(clock)
     with_group.board_chat = ("console", "board-group")
@@ -202,9 +211,7 @@ async def test_a_case_taken_back_leaves_its_unit(
 ) -> None:
     lan, board, handler = people["lan"], people["board"], people["handler"]
     await file_report(lan, photo=b"scene")
-    await board.press_payload("c:assign:PA-2026-000001")
-    await board.press("(đề xuất)")
-    await board.press("Theo quy định")
+    await assign_first_case(board)
     await handler.press_payload("c:reassign:PA-2026-000001")
     await handler.say("Không thuộc phường")
     await board.press_payload("c:direct:PA-2026-000001")
@@ -240,8 +247,6 @@ async def test_back_on_a_staff_action_cancels_it_and_numbers_answer_the_menu(
 async def test_a_staff_action_left_open_is_dropped_not_resumed(
     store: MemoryStore, clock: FixedClock, people: dict[str, Person]
 ) -> None:
-    from datetime import timedelta
-
     await file_report(people["lan"], photo=b"scene")
     board = people["board"]
     await board.say("/tuchoi PA-2026-000001")
@@ -265,9 +270,7 @@ async def test_a_draft_whose_step_no_longer_exists_is_dropped(
 async def _to_verification(people: dict[str, Person]) -> None:
     lan, board, handler = people["lan"], people["board"], people["handler"]
     await file_report(lan, photo=b"scene")
-    await board.press_payload("c:assign:PA-2026-000001")
-    await board.press("(đề xuất)")
-    await board.press("Theo quy định")
+    await assign_first_case(board)
     await handler.press_payload("c:answer:PA-2026-000001")
     await handler.say("Đã dọn")
     await handler.press("Không có ảnh")
@@ -301,8 +304,6 @@ async def test_not_yet_reopens_the_case_back_to_the_same_unit(
 async def test_not_yet_waits_for_her_photo_however_long_she_takes(
     store: MemoryStore, clock: FixedClock, people: dict[str, Person]
 ) -> None:
-    from datetime import timedelta
-
     await _to_verification(people)
     lan, handler = people["lan"], people["handler"]
     handler._new_replies()
@@ -319,11 +320,6 @@ async def test_not_yet_waits_for_her_photo_however_long_she_takes(
 async def test_a_not_yet_without_its_words_still_reopens_the_case(
     store: MemoryStore, clock: FixedClock, people: dict[str, Person]
 ) -> None:
-    from datetime import timedelta
-
-    from handlers.sweeps import Sweeper
-    from tests.conversation_harness import services
-
     await _to_verification(people)
     lan, handler = people["lan"], people["handler"]
     handler._new_replies()
@@ -350,11 +346,6 @@ async def test_a_not_yet_without_its_words_still_reopens_the_case(
 async def test_a_not_yet_at_the_end_of_the_time_to_answer_is_not_closed_as_unverified(
     store: MemoryStore, clock: FixedClock, people: dict[str, Person]
 ) -> None:
-    from datetime import timedelta
-
-    from handlers.sweeps import Sweeper
-    from tests.conversation_harness import services
-
     await _to_verification(people)
     clock.set(clock.now() + timedelta(days=8))  # past the 5 working days, before any sweep
     await people["lan"].press_payload("v:notfixed:PA-2026-000001")
@@ -388,9 +379,7 @@ async def test_a_unit_asks_for_more_time_and_the_board_grants_it(
 ) -> None:
     lan, board, handler = people["lan"], people["board"], people["handler"]
     await file_report(lan, photo=b"scene")
-    await board.press_payload("c:assign:PA-2026-000001")
-    await board.press("(đề xuất)")
-    await board.press("Theo quy định")
+    await assign_first_case(board)
     [report] = store.state.reports.values()
     first_deadline = report.answer_deadline
     assert first_deadline is not None
@@ -416,9 +405,7 @@ async def test_an_extension_never_shortens_the_deadline_nor_undoes_another_offic
     lan, hung, handler = people["lan"], people["board"], people["handler"]
     hoa = await join(store, clock, "Hoa", Role.BOARD, None)
     await file_report(lan, photo=b"scene")
-    await hung.press_payload("c:assign:PA-2026-000001")
-    await hung.press("(đề xuất)")
-    await hung.press("Theo quy định")
+    await assign_first_case(hung)
     await handler.press("Xin gia hạn")
     await handler.say("Chờ kết quả đo đạc")
 
@@ -445,16 +432,9 @@ async def test_an_extension_never_shortens_the_deadline_nor_undoes_another_offic
 async def test_an_answer_sent_back_after_its_deadline_gets_fresh_time_not_the_whole_ladder(
     store: MemoryStore, clock: FixedClock, people: dict[str, Person]
 ) -> None:
-    from datetime import timedelta
-
-    from handlers.sweeps import Sweeper
-    from tests.conversation_harness import services
-
     lan, board, handler = people["lan"], people["board"], people["handler"]
     await file_report(lan, photo=b"scene")
-    await board.press_payload("c:assign:PA-2026-000001")
-    await board.press("(đề xuất)")
-    await board.press("Theo quy định")
+    await assign_first_case(board)
     await handler.press_payload("c:answer:PA-2026-000001")  # answered at once, in time
     await handler.say("Đã dọn")
     await handler.press("Không có ảnh")
@@ -471,17 +451,10 @@ async def test_an_answer_sent_back_after_its_deadline_gets_fresh_time_not_the_wh
 async def test_overdue_list_says_which_deadline_ran_out_and_who_was_told(
     store: MemoryStore, clock: FixedClock, people: dict[str, Person]
 ) -> None:
-    from datetime import timedelta
-
-    from handlers.sweeps import Sweeper
-    from tests.conversation_harness import services
-
     lan, board = people["lan"], people["board"]
     await file_report(lan, photo=b"scene")  # PA-2026-000001, assigned below
     await file_report(lan, photo=b"other")  # PA-2026-000002, never taken up
-    await board.press_payload("c:assign:PA-2026-000001")
-    await board.press("(đề xuất)")
-    await board.press("Theo quy định")
+    await assign_first_case(board)
     clock.set(clock.now() + timedelta(days=7))  # past the deadline and one working day more
     await Sweeper(store, services(clock)).run_once()
     listing = (await board.say("/quahan"))[-1].text
@@ -510,11 +483,6 @@ async def test_a_typed_deadline_that_is_no_date_is_asked_again(
 async def test_silence_closes_the_case_as_not_verified(
     store: MemoryStore, clock: FixedClock, people: dict[str, Person]
 ) -> None:
-    from datetime import timedelta
-
-    from handlers.sweeps import Sweeper
-    from tests.conversation_harness import services
-
     await _to_verification(people)
     sweeper = Sweeper(store, services(clock))
     clock.set(clock.now() + timedelta(days=3))  # Thursday: still within 5 working days
@@ -544,7 +512,7 @@ async def test_a_second_collaborator_of_the_ward_can_be_asked_too(
     from dataclasses import replace
 
     from handlers.service import ConversationService
-    from tests.conversation_harness import services, small_org
+    from tests.conversation_harness import small_org
 
     org = small_org()
     second_opinion = services(clock, replace(

@@ -24,6 +24,14 @@ async def invite(store: MemoryStore, clock: FixedClock, role: Role = Role.COLLAB
     return invitation.code
 
 
+async def to_description(lan: Person, place: str = "Chợ Long Biên") -> None:
+    """A new report, category «Khác», her own ward, `place` typed: the description is asked."""
+    await lan.press("Gửi phản ánh")
+    await lan.press("Khác")
+    await lan.press("Đúng")
+    await lan.say(place)
+
+
 async def collaborator(store: MemoryStore, clock: FixedClock, name: str = "Lan") -> Person:
     lan = Person(make_service(store, clock), store, user_id=f"u-{name}", name=name)
     replies = await lan.say(f"/start {await invite(store, clock)}")
@@ -163,10 +171,7 @@ async def test_a_sixth_photo_is_refused_and_an_album_answered_once(
     store: MemoryStore, clock: FixedClock
 ) -> None:
     lan = await collaborator(store, clock)
-    await lan.press("Gửi phản ánh")
-    await lan.press("Khác")
-    await lan.press("Đúng")
-    await lan.say("Chợ")
+    await to_description(lan, "Chợ")
     await lan.voice()
     first = await lan.photo(b"a", album="g1")
     rest = [await lan.photo(bytes([i]), album="g1") for i in range(3)]
@@ -336,10 +341,7 @@ async def test_photos_after_another_command_or_a_pause_go_into_the_report(
     store: MemoryStore, clock: FixedClock
 ) -> None:
     lan = await collaborator(store, clock)
-    await lan.press("Gửi phản ánh")
-    await lan.press("Khác")
-    await lan.press("Đúng")
-    await lan.say("Chợ Long Biên")
+    await to_description(lan)
     await lan.say("Lấn chiếm lòng đường")  # at the photos step
     await lan.say("/trangthai")
     await lan.photo(b"one", album="g1")
