@@ -26,7 +26,6 @@ in orientation_send.py, the "đã phổ biến" confirmations at the end of this
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Final
 
 from domain.broadcasts import Audience, AudienceKind
@@ -55,6 +54,7 @@ from handlers.orientation_send import (
 )
 from handlers.orientation_steps import (
     ORIENTATION_FLOW,
+    ORIENTATION_KEPT_FOR,
     audience_options,
     board_only,
     is_board,
@@ -80,9 +80,7 @@ from handlers.text import fold, nfc, stored_id
 from handlers.types import Kind
 
 FLOW: Final = ORIENTATION_FLOW
-# Writing an orientation may take a while (the text is often written elsewhere and pasted):
-# the draft is kept this long between two steps, where a staff action is dropped after 30 min.
-KEEP_FOR: Final = timedelta(hours=24)
+KEEP_FOR: Final = ORIENTATION_KEPT_FOR
 TEXT = frozenset({Kind.TEXT})
 TEXT_OR_PHOTO = frozenset({Kind.TEXT, Kind.PHOTO})
 

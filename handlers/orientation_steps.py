@@ -7,6 +7,7 @@ and topics being picked, `about` (the case an orientation is written about) and 
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Final
 
 from domain.broadcasts import Audience, AudienceKind, Tier
@@ -36,6 +37,9 @@ from handlers.toggles import (
 )
 
 ORIENTATION_FLOW: Final = "orient"  # the draft's flow while an orientation is being written
+# Writing an orientation may take a while (the text is often written elsewhere and pasted):
+# the draft is kept this long between two steps, where a staff action is dropped after 30 min.
+ORIENTATION_KEPT_FOR: Final = timedelta(hours=24)
 SUMMARY: Final = "summary"  # the engine returns there after an edit
 AUDIENCE_KEYS: Final = ("collaborators", "tier", "wards", "residents", "case")
 # The step each audience button leads to (collaborators need nothing more).

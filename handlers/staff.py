@@ -17,7 +17,7 @@ from handlers.case_effects import Details
 from handlers.context import Context
 from handlers.extension_flows import EXTENSION_FLOWS
 from handlers.menu import show_menu
-from handlers.orientation_steps import ORIENTATION_FLOW
+from handlers.orientation_steps import ORIENTATION_FLOW, ORIENTATION_KEPT_FOR
 from handlers.staff_flows import FLOWS, suggested_unit
 from handlers.sweeps_ladder import Step
 
@@ -78,7 +78,10 @@ def act_by_command(action: Action) -> Callable[[Context, str], Awaitable[None]]:
 
 async def _start_flow(ctx: Context, report: Report, flow_name: str) -> None:
     current = await ctx.uow.drafts.get(ctx.person.id)
-    if current is not None and current.flow == ORIENTATION_FLOW:
+    writing = current is not None and current.flow == ORIENTATION_FLOW and (
+        ctx.now - current.updated_at < ORIENTATION_KEPT_FOR  # not one left days ago
+    )
+    if writing:
         show_menu(ctx, ctx.t("orientation.busy"))  # one draft per person: it would be lost
         return
     flow = FLOWS.get(flow_name) or EXTENSION_FLOWS[flow_name]

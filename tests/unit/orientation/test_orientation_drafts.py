@@ -52,3 +52,16 @@ async def test_an_orientation_taken_up_after_a_day_is_kept(
     assert "quá lâu" not in "\n".join(r.text for r in asked)
     [draft] = store.state.drafts.values()
     assert draft.data["text"] == TEXT and draft.step != "photo"
+
+
+async def test_an_orientation_left_days_ago_gives_way_to_a_case_button(
+    store: MemoryStore, clock: FixedClock, people: dict[str, Person]
+) -> None:
+    hung = people["hung"]
+    await compose(hung, TEXT)
+    await file_report(people["lan"])
+    clock.set(clock.now() + timedelta(days=3))  # abandoned: it would be dropped anyway
+    asked = await hung.press_payload("c:assign:PA-2026-000001")
+    assert "đang soạn dở" not in asked[-1].text
+    [draft] = store.state.drafts.values()
+    assert draft.flow == "assign"
