@@ -53,9 +53,16 @@ class ZaloSender:
 
     async def _send(self, chat_id: str, reply: Reply) -> None:
         text = numbered_text(reply, self._catalog)
-        if reply.documents and self._links is not None:
-            # Zalo bots cannot send files: a signed, expiring link to each instead.
-            links = [f"📎 {name}: {self._links.url(sha)}" for sha, name in reply.documents]
+        if reply.documents:
+            # Zalo bots cannot send files: a signed, expiring link to each instead (without
+            # PUBLIC_URL, no link: the person is told of the file rather than left unaware).
+            links = [
+                f"📎 {name}: {self._links.url(sha)}" if self._links is not None
+                else self._catalog.t("common.document_not_sent", name=name)
+                for sha, name in reply.documents
+            ]
+            if self._links is None:
+                self._warn_no_links()
             text = "\n".join([text, *links]).strip()
         urls = [url for sha in reply.photos if (url := self._photo_url(sha)) is not None]
         if len(urls) == 1 and text.strip() and len(text) <= CAPTION_LIMIT:
@@ -70,12 +77,16 @@ class ZaloSender:
         for piece in split_text(text, TEXT_LIMIT):
             await self._client.send_message(chat_id, piece)
 
+    def _warn_no_links(self) -> None:
+        if not self._warned_no_links:
+            log.warning("PUBLIC_URL is not set: photos and files cannot be sent to Zalo, only "
+                        "texts")
+            self._warned_no_links = True
+
     def _photo_url(self, sha: str) -> str | None:
         """The signed link Zalo fetches the photo from; None when it cannot be sent."""
         if self._links is None:
-            if not self._warned_no_links:
-                log.warning("PUBLIC_URL is not set: photos cannot be sent to Zalo, only texts")
-                self._warned_no_links = True
+            self._warn_no_links()
             return None
         try:
             present = self._media.path(sha).exists()

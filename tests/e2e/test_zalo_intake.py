@@ -289,6 +289,10 @@ async def test_without_public_url_photos_are_left_out(zalo: FakeZalo, tmp_path: 
     sha = store.put(b"\xff\xd8scene", MediaKind.PHOTO, "image/jpeg").sha256
     await zalo_sender(zalo, tmp_path, None).send("chat-text", Reply("Chỉ chữ", photos=(sha,)))
     assert [m.method for m in zalo.sent("chat-text")] == ["sendMessage"]
+    # A file (the monthly workbook) cannot go either: she is told of it, not left unaware.
+    book = Reply("", documents=((sha, "bao-cao-thang-2026-10.xlsx"),))
+    await zalo_sender(zalo, tmp_path, None).send("chat-text", book)
+    assert "bao-cao-thang-2026-10.xlsx: Zalo không nhận gửi tệp" in zalo.texts("chat-text")[-1]
 
 
 async def test_the_token_never_reaches_the_logs(
