@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from bot.review_files import review_chart, review_message, review_workbook
 from domain.messages import OutboxItem, Reply
 from domain.people import Role
-from domain.ports import MediaStore
+from domain.ports import MediaStore, UnitOfWork
 from domain.reports import MediaKind
 from domain.review import MonthlyFigures, previous_month
 from handlers.context import Services
@@ -38,6 +38,17 @@ def first_working_day(month: date, services: Services) -> date:
     while not services.calendar.is_working_day(day):
         day += timedelta(days=1)
     return day
+
+
+async def _oldest_unsent(uow: UnitOfWork, due: date) -> date | None:
+    """The oldest month, back from `due`, whose review was never sent (a year at most: the
+    first run marks the month before the installation as done)."""
+    oldest, month = None, due
+    for _ in range(12):
+        if await uow.job_runs.ran(_job(month)):
+            break
+        oldest, month = month, previous_month(month)
+    return oldest
 
 
 class MonthlyReview:
@@ -67,9 +78,10 @@ class MonthlyReview:
         return previous_month(now.astimezone(tz).date().replace(day=1))
 
     async def run_once(self) -> date | None:
-        """Send the review if it is due and not sent yet; returns the month sent."""
+        """Send the review if it is due and not sent yet; returns the month sent. After a
+        downtime across several month ends, the oldest unsent month first, one per run."""
         now = self._services.clock.now()
-        month = self.due_month(now)
+        due = self.due_month(now)
         async with self._database.unit_of_work() as uow:
             if await uow.job_runs.claim(FIRST_RUN, now):
                 # A new installation does not open with the review of a month it never saw,
@@ -77,11 +89,13 @@ class MonthlyReview:
                 await uow.job_runs.claim(_job(self._last_month(now)), now)
                 await uow.commit()
                 return None
-        if month is None:
+        if due is None:
             return None
         async with self._database.unit_of_work() as uow:
-            if await uow.job_runs.ran(_job(month)):
-                return None  # sent: looked up before seconds of charts and workbooks
+            # Looked up before seconds of charts and workbooks; a sent month ends the walk back.
+            month = await _oldest_unsent(uow, due)
+            if month is None:
+                return None
             officers = await uow.people.with_role(Role.BOARD)
             if not officers and self._services.board_chat is None:
                 return None  # nobody to send it to yet: kept for when the board has joined

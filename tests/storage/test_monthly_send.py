@@ -92,3 +92,19 @@ async def test_a_new_installation_does_not_send_last_months_review(
     assert await review.run_once() is None
     clock.set(datetime(2026, 12, 1, 1, 5, tzinfo=UTC))  # Tuesday 1 December, 08:05
     assert await review.run_once() == date(2026, 11, 1)
+
+
+async def test_after_a_downtime_across_two_month_ends_each_missed_review_is_sent_once(
+    database: Database, tmp_path: Path
+) -> None:
+    org = load_org_config()
+    clock = FixedClock(datetime(2026, 10, 20, 3, tzinfo=UTC))  # installed in October
+    services = Services(org, WorkingCalendar(org.working_time), clock, Catalog("vi"))
+    async with database.unit_of_work() as uow:
+        await uow.people.add("Hùng", Role.BOARD, "btg", clock.now(), ("telegram", "9", "9"))
+        await uow.commit()
+    review = MonthlyReview(database, services, FileMediaStore(tmp_path, 10 << 20))
+    assert await review.run_once() is None  # the first run: September was before its time
+    clock.set(datetime(2026, 12, 2, 1, 5, tzinfo=UTC))  # down until Wednesday 2 December
+    sent = [await review.run_once() for _ in range(3)]
+    assert sent == [date(2026, 10, 1), date(2026, 11, 1), None]
