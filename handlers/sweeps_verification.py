@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 from domain.lifecycle import NOTE_NOT_VERIFIED, Action
 from domain.messages import OutboxItem, Reply
 from domain.ports import Draft, UnitOfWorkFactory
-from domain.reports import CaseUpdate, ReportStatus
+from domain.reports import CaseUpdate, Report, ReportStatus
 from handlers.case_actions import perform
-from handlers.case_effects import Details
+from handlers.case_effects import Details, second_verifier
 from handlers.context import Context, Services
 from handlers.sweeps_context import queue, system_context
 from handlers.timeline import record_event
@@ -40,14 +40,26 @@ async def close_unverified(
         closed = []
         for report in due[:limit]:  # the due ones first, so none waits behind the others
             assert report.id is not None
-            draft = await uow.drafts.get(report.reporter_id)
-            if draft is not None and draft.flow == NOT_FIXED.flow:
+            draft = await _not_yet_about(ctx, report)
+            if draft is not None:
                 await _reopen_as_told(ctx, draft)
             elif await _close(ctx, report.id, report.reporter_id, report.code):
                 closed.append(report.code)
         queued = await queue(ctx)
         await uow.commit()
     return closed, queued
+
+
+async def _not_yet_about(ctx: Context, report: Report) -> Draft | None:
+    """A "not yet" being written about this very case, by its reporter or the second
+    collaborator asked (a "not yet" about another case of hers is not an answer to this one)."""
+    for person_id in (report.reporter_id, await second_verifier(ctx, report)):
+        draft = await ctx.uow.drafts.get(person_id) if person_id is not None else None
+        if draft is not None and draft.flow == NOT_FIXED.flow and (
+            draft.data.get("case") == report.code
+        ):
+            return draft
+    return None
 
 
 async def _reopen_as_told(ctx: Context, draft: Draft) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -9,8 +10,10 @@ import pytest
 from domain.clock import FixedClock
 from domain.people import Role
 from domain.reports import ReportStatus
+from handlers.context import Services
+from handlers.service import ConversationService
 from handlers.sweeps import Sweeper
-from tests.conversation_harness import Person, file_report, join, services
+from tests.conversation_harness import Person, file_report, join, services, small_org
 from tests.fakes.memory_uow import MemoryStore
 
 
@@ -193,7 +196,6 @@ async def test_undeliverable_notifications_are_shown_to_the_board(
 async def test_new_report_cards_also_reach_the_board_group(
     store: MemoryStore, clock: FixedClock, people: dict[str, Person]
 ) -> None:
-    from handlers.service import ConversationService
 
     with_group = services(clock)
     with_group.board_chat = ("console", "board-group")
@@ -506,14 +508,10 @@ async def test_the_timeline_reads_system_notes_as_words(
     assert "— verified" not in shown[-1].text
 
 
-async def test_a_second_collaborator_of_the_ward_can_be_asked_too(
+async def with_second_opinion(
     store: MemoryStore, clock: FixedClock, people: dict[str, Person]
-) -> None:
-    from dataclasses import replace
-
-    from handlers.service import ConversationService
-    from tests.conversation_harness import small_org
-
+) -> tuple[Services, Person]:
+    """The org asks a second collaborator of the ward too: its services, and Mai, asked."""
     org = small_org()
     second_opinion = services(clock, replace(
         org, deadlines=replace(org.deadlines, verification_second_opinion=True)))
@@ -521,6 +519,53 @@ async def test_a_second_collaborator_of_the_ward_can_be_asked_too(
         person.service = ConversationService(store, second_opinion)
     mai = await join(store, clock, "Mai", Role.COLLABORATOR, "bo-de")
     mai.service = ConversationService(store, second_opinion)
+    return second_opinion, mai
+
+
+async def test_a_second_collaborators_not_yet_is_not_closed_as_unverified(
+    store: MemoryStore, clock: FixedClock, people: dict[str, Person]
+) -> None:
+    second_opinion, mai = await with_second_opinion(store, clock, people)
+    await _to_verification(people)
+    clock.set(clock.now() + timedelta(days=8))  # the time to answer is over
+    await mai.press_payload("v:notfixed:PA-2026-000001")
+    clock.set(clock.now() + timedelta(hours=1))
+    assert (await Sweeper(store, second_opinion).run_once()).unverified_closed == []
+    [report] = store.state.reports.values()
+    assert report.status is ReportStatus.ASSIGNED
+
+
+async def test_a_not_yet_about_another_case_does_not_answer_this_one(
+    store: MemoryStore, clock: FixedClock, people: dict[str, Person]
+) -> None:
+    lan, board = people["lan"], people["board"]
+    await _to_verification(people)  # PA-2026-000001, asked on Monday
+    clock.set(clock.now() + timedelta(days=7))  # its time to answer is over
+    await file_report(lan, photo=b"other")  # PA-2026-000002, to verification too
+    await board.press_payload("c:assign:PA-2026-000002")
+    await board.press("(đề xuất)")
+    await board.press("Theo quy định")
+    handler = people["handler"]
+    await handler.press_payload("c:answer:PA-2026-000002")
+    await handler.say("Đã dọn")
+    await handler.press("Không có ảnh")
+    await handler.say("Không mang máy")
+    await board.press_payload("c:approve:PA-2026-000002")
+    await lan.press_payload("v:notfixed:PA-2026-000002")  # she goes to photograph it
+    clock.set(clock.now() + timedelta(minutes=10))
+    result = await Sweeper(store, services(clock)).run_once()
+    assert result.unverified_closed == ["PA-2026-000001"]
+    status = {r.code: r.status for r in store.state.reports.values()}
+    assert status["PA-2026-000002"] is ReportStatus.VERIFYING  # still waiting for her photo
+    await lan.photo(b"still-there")
+    reopened = await lan.press("Gửi")
+    assert "Đã mở lại phản ánh PA-2026-000002" in reopened[-1].text
+
+
+async def test_a_second_collaborator_of_the_ward_can_be_asked_too(
+    store: MemoryStore, clock: FixedClock, people: dict[str, Person]
+) -> None:
+    _, mai = await with_second_opinion(store, clock, people)
     outsider = await join(store, clock, "Tư", Role.COLLABORATOR, "gia-thuy")
     outsider.service = mai.service
     await _to_verification(people)
