@@ -157,6 +157,9 @@ async def second_verifier(ctx: Context, report: Report) -> int | None:
 
 async def _verified(ctx: Context, report: Report, d: Details) -> None:
     ctx.say(ctx.t("verify.thanks", code=report.code))
+    if ctx.person.id != report.reporter_id:  # the other collaborator asked answered
+        await ctx.notify(report.reporter_id,
+                         Reply(ctx.t("verify.closed_for_reporter", code=report.code)))
     await _tell_unit(ctx, report, ctx.t("verify.heading.fixed"))
 
 
@@ -187,6 +190,10 @@ async def _not_fixed(ctx: Context, report: Report, d: Details) -> None:
            else ctx.t("verify.the_board"))
     ctx.say(ctx.t("verify.reopened", code=report.code, unit=who,
                   deadline=ctx.local_time(deadline)))
+    if ctx.person.id != report.reporter_id:  # the other collaborator asked answered
+        await ctx.notify(report.reporter_id, Reply(ctx.t(
+            "verify.reopened_for_reporter", code=report.code, unit=who,
+            deadline=ctx.local_time(deadline))))
 
 
 async def _sent_back(ctx: Context, report: Report, d: Details) -> None:

@@ -227,20 +227,23 @@ async def show_case(ctx: Context, argument: str) -> None:
         if is_board
         else handler_card(ctx, report, ctx.person)
     )
-    names = await _staff_names(ctx, events, include_reporter=is_board, reporter=report.reporter_id)
+    names = await _staff_names(ctx, events, for_board=is_board)
     timeline = timeline_text(ctx, events, names)
     text = f"{card.text}\n\n{ctx.t('case.timeline')}\n{timeline}"
     ctx.replies.append(replace(card, text=text))
 
 
 async def _staff_names(
-    ctx: Context, events: list[ReportEvent], include_reporter: bool, reporter: int
+    ctx: Context, events: list[ReportEvent], for_board: bool
 ) -> dict[int, str]:
+    """The names the timeline shows: every actor's to the board; to a unit only its own and the
+    board's staff (a collaborator, the reporter or the one asked to verify, shows as a role)."""
     names: dict[int, str] = {}
     for actor in {e.actor_id for e in events if e.actor_id is not None}:
-        if actor == reporter and not include_reporter:
-            continue
         person = await ctx.uow.people.get(actor)
-        if person is not None:
+        if person is not None and (for_board or person.role in _STAFF):
             names[actor] = person.display_name
     return names
+
+
+_STAFF = frozenset({Role.BOARD, Role.HANDLER, Role.ADMIN})

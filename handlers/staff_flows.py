@@ -23,7 +23,7 @@ from domain.lifecycle import Action
 from domain.messages import Choice
 from domain.org import ROUTE_TO_WARD, UnitKind
 from domain.ports import Draft
-from domain.reports import Urgency, normalise_report_code
+from domain.reports import ReportStatus, Urgency, normalise_report_code
 from handlers.case_actions import perform
 from handlers.case_effects import Details
 from handlers.context import Context
@@ -142,8 +142,12 @@ async def save_duplicate(ctx: Context, draft: Draft, answer: Answer) -> str:
     original = normalise_report_code(answer.text or "")
     if original is None:
         raise Rejected(ctx.t("status.bad_code"))
-    if original == _code(draft) or await ctx.uow.reports.by_code(original) is None:
+    found = await ctx.uow.reports.by_code(original) if original != _code(draft) else None
+    if found is None:
         raise Rejected(ctx.t("staff.duplicate.unknown", code=original))
+    if found.status in (ReportStatus.DUPLICATE, ReportStatus.REJECTED):
+        # Its reporter would wait on a case that will never be answered (or on a cycle).
+        raise Rejected(ctx.t("staff.duplicate.not_original", code=original))
     details = Details(duplicate_of=original, note=original)
     return await _finish(ctx, draft, Action.MARK_DUPLICATE, details)
 

@@ -162,6 +162,27 @@ async def test_reject_and_duplicate_tell_the_reporter(
     assert statuses == ["duplicate", "rejected"]
 
 
+async def test_a_duplicate_or_rejected_case_cannot_be_the_original(
+    store: MemoryStore, people: dict[str, Person]
+) -> None:
+    lan, board = people["lan"], people["board"]
+    for photo in (b"one", b"two", b"three"):
+        await file_report(lan, photo=photo)
+    await board.press_payload("c:duplicate:PA-2026-000002")
+    await board.say("PA-2026-000001")  # 2 duplicates 1
+    await board.press_payload("c:duplicate:PA-2026-000001")
+    refused = await board.say("PA-2026-000002")  # 1 duplicates 2: a cycle nobody would answer
+    assert "không thể là vụ việc gốc" in refused[0].text
+    await board.press_payload("c:reject:PA-2026-000001")
+    await board.press("Chưa đủ thông tin")
+    await board.press_payload("c:duplicate:PA-2026-000003")
+    refused = await board.say("PA-2026-000001")  # rejected: it will never be answered
+    assert "không thể là vụ việc gốc" in refused[0].text
+    status = {r.code: r.status.value for r in store.state.reports.values()}
+    assert status == {"PA-2026-000001": "rejected", "PA-2026-000002": "duplicate",
+                      "PA-2026-000003": "submitted"}
+
+
 async def test_staff_lists(store: MemoryStore, people: dict[str, Person]) -> None:
     await file_report(people["lan"], photo=b"scene")
     people["board"]._new_replies()
@@ -196,7 +217,6 @@ async def test_undeliverable_notifications_are_shown_to_the_board(
 async def test_new_report_cards_also_reach_the_board_group(
     store: MemoryStore, clock: FixedClock, people: dict[str, Person]
 ) -> None:
-
     with_group = services(clock)
     with_group.board_chat = ("console", "board-group")
     lan = people["lan"]
@@ -535,6 +555,22 @@ async def test_a_second_collaborators_not_yet_is_not_closed_as_unverified(
     assert report.status is ReportStatus.ASSIGNED
 
 
+async def test_a_unit_never_sees_the_name_of_the_collaborator_who_judged_its_answer(
+    store: MemoryStore, clock: FixedClock, people: dict[str, Person]
+) -> None:
+    _, mai = await with_second_opinion(store, clock, people)
+    await _to_verification(people)
+    people["lan"]._new_replies()
+    await mai.press_payload("v:notfixed:PA-2026-000001")
+    await mai.say("Vẫn còn lấn chiếm")
+    told = "\n".join(r.text for r in people["lan"]._new_replies())  # the reporter is told too
+    assert "PA-2026-000001 được mở lại vì vấn đề chưa được giải quyết" in told
+    shown = (await people["handler"].say("/vuviec PA-2026-000001"))[-1].text
+    assert "Vẫn còn lấn chiếm" in shown
+    assert "Mai" not in shown and "Lan" not in shown
+    assert "Hùng" in (await people["board"].say("/vuviec PA-2026-000001"))[-1].text
+
+
 async def test_a_not_yet_about_another_case_does_not_answer_this_one(
     store: MemoryStore, clock: FixedClock, people: dict[str, Person]
 ) -> None:
@@ -574,9 +610,12 @@ async def test_a_second_collaborator_of_the_ward_can_be_asked_too(
     assert not any("PA-2026-000001" in r.text for r in outsider._new_replies())
     refused = await outsider.press_payload("v:fixed:PA-2026-000001")
     assert "Không tìm thấy" in refused[-1].text
+    people["lan"]._new_replies()
     await mai.press_payload("v:fixed:PA-2026-000001")
     [report] = store.state.reports.values()
     assert report.status is ReportStatus.CLOSED and store.state.events[-1].note == "verified"
+    told = "\n".join(r.text for r in people["lan"]._new_replies())
+    assert "PA-2026-000001 đã được xác nhận là đã giải quyết" in told
 
 
 async def test_not_yet_keeps_a_report_she_is_writing_and_a_board_case_returns_to_the_board(
