@@ -27,11 +27,18 @@ async def people(store: MemoryStore, clock: FixedClock) -> dict[str, Person]:
     }
 
 
-async def assign_first_case(board: Person) -> None:
-    """PA-2026-000001 to the suggested unit, with the deadline of the rules."""
-    await board.press_payload("c:assign:PA-2026-000001")
+async def assign_first_case(board: Person, code: str = "PA-2026-000001") -> None:
+    """The case to the suggested unit, with the deadline of the rules."""
+    await board.press_payload(f"c:assign:{code}")
     await board.press("(đề xuất)")
     await board.press("Theo quy định")
+
+
+async def answer_without_photo(handler: Person, code: str = "PA-2026-000001") -> None:
+    await handler.press_payload(f"c:answer:{code}")
+    await handler.say("Đã dọn")
+    await handler.press("Không có ảnh")
+    await handler.say("Không mang máy")
 
 
 def texts(person: Person) -> str:
@@ -289,15 +296,15 @@ async def test_a_draft_whose_step_no_longer_exists_is_dropped(
     assert "chưa hiểu" in replies[-1].text and store.state.drafts == {}
 
 
-async def _to_verification(people: dict[str, Person]) -> None:
+async def _to_verification(
+    people: dict[str, Person], code: str = "PA-2026-000001", photo: bytes = b"scene"
+) -> None:
+    """A new report (it gets `code`), assigned, answered and accepted: the reporter is asked."""
     lan, board, handler = people["lan"], people["board"], people["handler"]
-    await file_report(lan, photo=b"scene")
-    await assign_first_case(board)
-    await handler.press_payload("c:answer:PA-2026-000001")
-    await handler.say("Đã dọn")
-    await handler.press("Không có ảnh")
-    await handler.say("Không mang máy")
-    await board.press_payload("c:approve:PA-2026-000001")
+    await file_report(lan, photo=photo)
+    await assign_first_case(board, code)
+    await answer_without_photo(handler, code)
+    await board.press_payload(f"c:approve:{code}")
 
 
 async def test_not_yet_reopens_the_case_back_to_the_same_unit(
@@ -457,10 +464,7 @@ async def test_an_answer_sent_back_after_its_deadline_gets_fresh_time_not_the_wh
     lan, board, handler = people["lan"], people["board"], people["handler"]
     await file_report(lan, photo=b"scene")
     await assign_first_case(board)
-    await handler.press_payload("c:answer:PA-2026-000001")  # answered at once, in time
-    await handler.say("Đã dọn")
-    await handler.press("Không có ảnh")
-    await handler.say("Không mang máy")
+    await answer_without_photo(handler)  # at once, in time
     clock.set(clock.now() + timedelta(days=14))  # the board reviews two weeks later
     await board.press_payload("c:sendback:PA-2026-000001")
     await board.say("Cần ảnh hiện trường")
@@ -574,19 +578,10 @@ async def test_a_unit_never_sees_the_name_of_the_collaborator_who_judged_its_ans
 async def test_a_not_yet_about_another_case_does_not_answer_this_one(
     store: MemoryStore, clock: FixedClock, people: dict[str, Person]
 ) -> None:
-    lan, board = people["lan"], people["board"]
+    lan = people["lan"]
     await _to_verification(people)  # PA-2026-000001, asked on Monday
     clock.set(clock.now() + timedelta(days=7))  # its time to answer is over
-    await file_report(lan, photo=b"other")  # PA-2026-000002, to verification too
-    await board.press_payload("c:assign:PA-2026-000002")
-    await board.press("(đề xuất)")
-    await board.press("Theo quy định")
-    handler = people["handler"]
-    await handler.press_payload("c:answer:PA-2026-000002")
-    await handler.say("Đã dọn")
-    await handler.press("Không có ảnh")
-    await handler.say("Không mang máy")
-    await board.press_payload("c:approve:PA-2026-000002")
+    await _to_verification(people, "PA-2026-000002", b"other")
     await lan.press_payload("v:notfixed:PA-2026-000002")  # she goes to photograph it
     clock.set(clock.now() + timedelta(minutes=10))
     result = await Sweeper(store, services(clock)).run_once()
