@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from domain.calendar import answer_deadline
 from domain.lifecycle import LEAVES_UNIT, Action, Refusal, can_see, plan, target_status
 from domain.reports import (
     CaseUpdate,
@@ -80,9 +79,7 @@ def _redo_deadline(ctx: Context, report: Report) -> datetime | None:
     """An answer sent back gets the time a new case would get, counted from now, unless its
     deadline is later still (None: unchanged): the days the answer waited for the board's
     review are not the unit's delay, and the ladder starts afresh on the new deadline."""
-    category = ctx.org.category(report.category_code)
-    fresh = answer_deadline(ctx.now, report.urgency, bool(category and category.complex),
-                            ctx.org.deadlines, ctx.services.calendar)
+    fresh = ctx.fresh_answer_deadline(report.category_code, report.urgency)
     current = report.answer_deadline
     return fresh if current is None or current < fresh else None
 

@@ -6,7 +6,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from domain.calendar import answer_deadline
 from domain.lifecycle import Action
 from domain.messages import Choice, Reply
 from domain.people import Role
@@ -171,9 +170,7 @@ async def _not_fixed(ctx: Context, report: Report, d: Details) -> None:
     """Reopened: straight back to whoever handled it (the unit, or the board for a case it took
     over) with a new deadline; the board is told."""
     assert report.id is not None
-    category = ctx.org.category(report.category_code)
-    deadline = answer_deadline(ctx.now, report.urgency, bool(category and category.complex),
-                               ctx.org.deadlines, ctx.services.calendar)
+    deadline = ctx.fresh_answer_deadline(report.category_code, report.urgency)
     back_to = ReportStatus.ASSIGNED if report.assigned_unit_code else ReportStatus.BOARD_DIRECT
     change = CaseUpdate(back_to, answer_deadline=deadline)
     if await ctx.uow.reports.update_if(report.id, ReportStatus.REOPENED, change):

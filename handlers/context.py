@@ -7,12 +7,13 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from domain.calendar import WorkingCalendar
+from domain.calendar import WorkingCalendar, answer_deadline
 from domain.clock import Clock
 from domain.messages import Choice, Priority, Reply
 from domain.org import OrgConfig
 from domain.people import ChannelIdentity, Person
 from domain.ports import UnitOfWork
+from domain.reports import Urgency
 from handlers.i18n import Catalog
 from handlers.types import Incoming
 
@@ -111,6 +112,12 @@ class Context:
     def category_label(self, code: str) -> str:
         category = self.org.category(code)
         return category.name if category else code
+
+    def fresh_answer_deadline(self, category_code: str, urgency: Urgency) -> datetime:
+        """When a case of this category and urgency handed to someone now must be answered."""
+        category = self.org.category(category_code)
+        return answer_deadline(self.now, urgency, bool(category and category.complex),
+                               self.org.deadlines, self.services.calendar)
 
 
 async def notified_chats(uow: UnitOfWork, person_id: int) -> list[ChannelIdentity]:

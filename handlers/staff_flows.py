@@ -18,7 +18,6 @@ from datetime import datetime
 from typing import Final
 from zoneinfo import ZoneInfo
 
-from domain.calendar import answer_deadline
 from domain.lifecycle import Action
 from domain.messages import Choice
 from domain.org import ROUTE_TO_WARD, UnitKind
@@ -74,14 +73,7 @@ async def save_unit(ctx: Context, draft: Draft, answer: Answer) -> str:
 
 
 def default_deadline(ctx: Context, draft: Draft) -> datetime:
-    category = ctx.org.category(str(draft.data["category"]))
-    return answer_deadline(
-        ctx.now,
-        Urgency(draft.data["urgency"]),
-        bool(category and category.complex),
-        ctx.org.deadlines,
-        ctx.services.calendar,
-    )
+    return ctx.fresh_answer_deadline(str(draft.data["category"]), Urgency(draft.data["urgency"]))
 
 
 def deadline_options(ctx: Context, draft: Draft) -> list[Choice]:
