@@ -9,8 +9,6 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
-
 from bot.org_loader import load_org_config
 from bot.prestart import prestart
 from bot.review_files import figures_json, review_chart, review_message, review_workbook
@@ -21,7 +19,8 @@ from domain.reports import normalise_report_code
 from domain.review import parse_month
 from handlers.admin import AdminError, check_invitations, create_invitations, report_row
 from handlers.i18n import Catalog
-from storage.database import Database, is_sqlite_url
+from storage.database import Database
+from storage.migrate import sqlite_file
 from storage.review import monthly_figures
 
 
@@ -75,20 +74,14 @@ def _check(args: argparse.Namespace, settings: Settings) -> None:
         except (AdminError, OverflowError) as error:
             message = str(error) if isinstance(error, AdminError) else "--days is too large"
             raise CommandError(message) from None
-    if args.command in _READS_ONLY and not _database_exists(settings.database_url):
+    file = sqlite_file(settings.database_url)  # a server's wrong address fails to connect itself
+    if args.command in _READS_ONLY and file is not None and not file.exists():
         raise CommandError(f"no database at {settings.database_url} (check DATABASE_URL; "
                            "`dlxh migrate` or `dlxh serve` creates it)")
 
 
 # Commands that only read: on a mistyped SQLite path they say so instead of making a database.
 _READS_ONLY = frozenset({"reports", "case", "report"})
-
-
-def _database_exists(url: str) -> bool:
-    if not is_sqlite_url(url):
-        return True  # a server: a wrong address fails to connect, with its own message
-    database = make_url(url).database
-    return not database or database == ":memory:" or Path(database).exists()
 
 
 def _units(args: argparse.Namespace, settings: Settings) -> int:

@@ -246,10 +246,9 @@ def delivery_report(services: Services, broadcast: Broadcast, counts: DeliveryCo
         lines.append(catalog.t("broadcast.next.blocked"))
     if counts.failed or counts.blocked:
         lines.append(catalog.t("broadcast.next.failed"))
-    elif not counts.pending and counts.delivered:
-        lines.append(catalog.t("broadcast.next.all_delivered"))
     elif not counts.pending:
-        lines.append(catalog.t("broadcast.next.none_delivered"))
+        done = "all_delivered" if counts.delivered else "none_delivered"
+        lines.append(catalog.t(f"broadcast.next.{done}"))
     lines.append(catalog.t("broadcast.next.relays", code=broadcast.code))
     return "\n".join(lines)
 

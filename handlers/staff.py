@@ -178,7 +178,7 @@ async def overdue_cases(ctx: Context, argument: str) -> None:
         hours = int((ctx.now - due).total_seconds() // 3600)
         steps = [ctx.t(f"sweep.step_name.{k.step}") for k in sorted(
             (k for k in taken if k.report_id == report.id and k.deadline_at == due),
-            key=lambda k: _LADDER_ORDER.index(k.step) if k.step in _LADDER_ORDER else 99,
+            key=lambda k: _LADDER_ORDER.index(k.step),
         )]
         told = ctx.t("case.overdue_steps", steps=", ".join(steps)) if steps else ""
         lines.append(ctx.t("case.overdue_line", line=_line(ctx, report, due), hours=hours,

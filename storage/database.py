@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, event, text
@@ -33,13 +32,9 @@ def is_sqlite_url(url: str | URL) -> bool:
 
 def ensure_sqlite_directory(url: str | URL) -> None:
     """Create the directory of a SQLite database file, so that the first connect succeeds."""
-    parsed = make_url(url)
-    database = parsed.database
-    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
-        return
-    if database.startswith("file:"):
-        return
-    Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    file = sqlite_file(str(url))
+    if file is not None:
+        file.parent.mkdir(parents=True, exist_ok=True)
 
 
 def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:

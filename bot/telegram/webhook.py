@@ -13,15 +13,14 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from pydantic import ValidationError
 
-from bot.retry_policy import FailureCounter
-from bot.telegram.polling import MAX_ATTEMPTS
+from bot.retry_policy import MAX_OWN_FAILURES, FailureCounter
 
 log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
 def webhook_handler(dispatcher: Dispatcher, bot: Bot, secret: str) -> Handler:
-    failures = FailureCounter(MAX_ATTEMPTS)
+    failures = FailureCounter()
 
     async def handle(request: web.Request) -> web.Response:
         given = request.headers.get(SECRET_HEADER, "")
@@ -39,7 +38,7 @@ def webhook_handler(dispatcher: Dispatcher, bot: Bot, secret: str) -> Handler:
             if failures.give_up(str(update.update_id), error):
                 # As in polling mode: skipped, so that Telegram stops holding back the others.
                 log.error("update %s failed %d times on its own; skipped", update.update_id,
-                          MAX_ATTEMPTS, exc_info=True)
+                          MAX_OWN_FAILURES, exc_info=True)
                 return web.json_response({})
             # Non-2xx makes Telegram deliver the same update again later.
             log.exception("update %s failed; asking Telegram to redeliver", update.update_id)

@@ -122,9 +122,10 @@ class ZaloTranslator:
             return replace(base, kind=Kind.MEDIA_TOO_LARGE)
         if not data:
             return base  # gone or refused: nothing to store, answered as unsupported
-        if content_type.split("/")[0] in ("text", "application") and "octet" not in content_type:
+        family = content_type.split("/")[0]
+        if family in ("text", "application") and "octet" not in content_type:
             return replace(base, kind=Kind.MEDIA_FAILED)  # an error page, not the photo
-        usable = content_type.split("/")[0] in ("image", "audio")
+        usable = family in ("image", "audio")
         stored = self._media.put(data, kind, content_type if usable else mime)
         return replace(
             base, kind=Kind.PHOTO if kind is MediaKind.PHOTO else Kind.VOICE, media=stored

@@ -13,7 +13,7 @@ from aiogram.types import Message
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.telegram.polling import MAX_ATTEMPTS
+from bot.retry_policy import MAX_OWN_FAILURES as MAX_ATTEMPTS
 from bot.telegram.webhook import SECRET_HEADER, webhook_handler
 
 SECRET = "webhook-secret-for-tests"
