@@ -29,7 +29,7 @@ def match_choice(text: str, choices: Sequence[Choice]) -> Choice | None:
         index = int(typed) - 1
         return choices[index] if 0 <= index < len(choices) else None
     for choice in choices:
-        if typed in (fold(choice.label), *map(fold, choice.typed)):
+        if fold(choice.label) == typed or any(fold(word) == typed for word in choice.typed):
             return choice
     return None
 
