@@ -246,19 +246,28 @@ class BroadcastRepository(Protocol):
     async def pending_copies(self, person_id: int) -> list[PendingCopy]: ...
 
 
+class CaseClock(NamedTuple):
+    """An open case's current deadline and what places its ladder's steps: all the sweep reads
+    of the cases near their deadline, most of which have no step due yet."""
+
+    report_id: int
+    deadline: datetime
+    # When the unit's clock started (the latest assignment, or its answer sent back); None for
+    # unassigned reports.
+    assigned_at: datetime | None
+    # Steps already taken for this deadline.
+    fired: frozenset[str]
+
+
 @dataclass(frozen=True)
 class DueCase:
-    """An open case whose clock is running out, with what the escalation sweep needs of it.
+    """An open case with a step of its ladder due, with what the step's message shows.
 
     `report` comes without its media: a step's message does not send the photos again, its card
     says how many there are (`photos`)."""
 
     report: Report
-    # When the unit's clock started (the latest assignment, or its answer sent back); None for
-    # unassigned reports.
-    assigned_at: datetime | None
-    # Steps already taken for the current deadline.
-    fired: frozenset[str]
+    clock: CaseClock
     photos: int = 0
 
 
@@ -273,15 +282,19 @@ class StepKey(NamedTuple):
 class EscalationRepository(Protocol):
     """What the sweeps read and write: due cases, the steps taken, drafts left alone."""
 
-    async def unit_cases_due(self, until: datetime, last_step: str, limit: int) -> list[DueCase]:
-        """Assigned / in-progress cases whose answer deadline is at or before `until` and
-        whose `last_step` was not yet taken for that deadline, nearest deadline first."""
+    async def unit_clocks(self, until: datetime, last_step: str, limit: int) -> list[CaseClock]:
+        """The clocks of assigned / in-progress cases whose answer deadline is at or before
+        `until` and whose `last_step` was not yet taken for that deadline, nearest first."""
         ...
-    async def unacknowledged_due(
+    async def unacknowledged_clocks(
         self, until: datetime, last_step: str, limit: int
-    ) -> list[DueCase]:
-        """Submitted / reopened reports never acknowledged whose acknowledge deadline is at or
-        before `until` and whose `last_step` was not yet taken for it."""
+    ) -> list[CaseClock]:
+        """The clocks of submitted / reopened reports never acknowledged whose acknowledge
+        deadline is at or before `until` and whose `last_step` was not yet taken for it."""
+        ...
+    async def due_cases(self, clocks: Sequence[CaseClock]) -> list[DueCase]:
+        """The cases of these clocks (without their media, with their number of photos), in
+        the order given."""
         ...
     async def record_step(
         self, report_id: int, step: str, deadline_at: datetime, at: datetime

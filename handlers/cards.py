@@ -9,6 +9,7 @@ from domain.messages import Choice, Reply
 from domain.people import Person, Role
 from domain.reports import MediaKind, Report, ReportEvent, ReportStatus
 from handlers.context import Context
+from handlers.i18n import Catalog
 from handlers.presenting import place_text, status_label
 
 BOARD_ACTIONS = (Action.ASSIGN, Action.HANDLE_DIRECTLY, Action.REJECT, Action.MARK_DUPLICATE)
@@ -71,10 +72,18 @@ def action_buttons(
     ctx: Context, report: Report, actions: tuple[Action, ...], role: Role, unit: str | None
 ) -> tuple[Choice, ...]:
     """Only the buttons this person may press on this case now (the server checks again)."""
+    labels = _action_labels(ctx.services.catalog)
     return tuple(
-        Choice(case_payload(a, report.code), ctx.t(f"case.action.{a.value}"))
+        Choice(case_payload(a, report.code), labels[a])
         for a in _allowed(actions, report.status, role, unit, report.assigned_unit_code)
     )
+
+
+@lru_cache(maxsize=8)
+def _action_labels(catalog: Catalog) -> dict[Action, str]:
+    # A sweep renders the buttons of ~1,000 cards; their labels never change.
+    return {a: catalog.t(f"case.action.{a.value}") for a in Action if catalog.has(
+        f"case.action.{a.value}")}
 
 
 @lru_cache(maxsize=4096)

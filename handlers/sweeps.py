@@ -74,8 +74,11 @@ class SweepResult:
 @dataclass(frozen=True)
 class _Work:
     case: DueCase
-    deadline: datetime
     rungs: list[Rung]
+
+    @property
+    def deadline(self) -> datetime:
+        return self.case.clock.deadline
 
 
 class Sweeper:
@@ -133,22 +136,23 @@ class Sweeper:
         return DraftRules(s.draft_remind_after, s.draft_discard_after, s.max_cases)
 
     async def _due_work(self, now: datetime) -> list[_Work]:
+        """The cases with a step due: the clocks of every case near its deadline first, then
+        the whole cases of those whose ladder has a step due now."""
         limit = self.settings.max_cases
         async with self._uow_factory() as uow:
             until = now + self.settings.reminder_lookahead
-            unit = await uow.escalations.unit_cases_due(until, LAST_UNIT_STEP, limit)
-            unacknowledged = await uow.escalations.unacknowledged_due(now, LAST_ACK_STEP, limit)
-        work = []
-        for case in unit:
-            deadline = case.report.answer_deadline
-            assert deadline is not None
-            ladder = self._ladder("unit", deadline, case.assigned_at)
-            work.append(_Work(case, deadline, due_rungs(ladder, case.fired, now)))
-        for case in unacknowledged:
-            deadline = case.report.acknowledge_deadline
-            ladder = self._ladder("ack", deadline, None)
-            work.append(_Work(case, deadline, due_rungs(ladder, case.fired, now)))
-        return [w for w in work if w.rungs]
+            unit = await uow.escalations.unit_clocks(until, LAST_UNIT_STEP, limit)
+            unacknowledged = await uow.escalations.unacknowledged_clocks(now, LAST_ACK_STEP, limit)
+            rungs = {
+                clock: due_rungs(self._ladder("unit", clock.deadline, clock.assigned_at),
+                                 clock.fired, now)
+                for clock in unit
+            } | {
+                clock: due_rungs(self._ladder("ack", clock.deadline, None), clock.fired, now)
+                for clock in unacknowledged
+            }
+            cases = await uow.escalations.due_cases([c for c, due in rungs.items() if due])
+        return [_Work(case, rungs[case.clock]) for case in cases]
 
     def _ladder(self, kind: str, deadline: datetime, assigned_at: datetime | None) -> list[Rung]:
         key = (kind, deadline, assigned_at)

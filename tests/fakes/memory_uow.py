@@ -17,7 +17,7 @@ from domain.broadcasts import Broadcast
 from domain.invitations import Invitation
 from domain.messages import OutboxItem
 from domain.people import ChannelIdentity, Person, Role
-from domain.ports import Draft, DueCase, StepKey
+from domain.ports import CaseClock, Draft, DueCase, StepKey
 from domain.reports import CaseUpdate, Report, ReportEvent, ReportStatus
 from tests.fakes.memory_broadcasts import (
     MemoryBroadcasts,
@@ -248,35 +248,47 @@ class MemoryEscalations:
     def __init__(self, state: MemoryState) -> None:
         self._s = state
 
-    async def unit_cases_due(self, until: datetime, last_step: str, limit: int) -> list[DueCase]:
+    async def unit_clocks(self, until: datetime, last_step: str, limit: int) -> list[CaseClock]:
         found = [
             (r.answer_deadline, r) for r in self._s.reports.values()
             if r.status in _UNIT_WORK and r.answer_deadline is not None
             and r.answer_deadline <= until
         ]
-        return self._due(found, last_step, limit)
+        return self._clocks(found, last_step, limit, assigned=True)
 
-    async def unacknowledged_due(
+    async def unacknowledged_clocks(
         self, until: datetime, last_step: str, limit: int
-    ) -> list[DueCase]:
+    ) -> list[CaseClock]:
         found = [
             (r.acknowledge_deadline, r) for r in self._s.reports.values()
             if r.status in _UNACKNOWLEDGED and r.acknowledged_at is None
             and r.acknowledge_deadline <= until
         ]
-        return self._due(found, last_step, limit)
+        return self._clocks(found, last_step, limit, assigned=False)
 
-    def _due(self, found: list[tuple[datetime, Report]], last: str, limit: int) -> list[DueCase]:
-        cases = []
+    def _clocks(
+        self, found: list[tuple[datetime, Report]], last: str, limit: int, assigned: bool
+    ) -> list[CaseClock]:
+        clocks = []
         for deadline, report in sorted(found, key=lambda pair: (pair[0], pair[1].id or 0)):
+            assert report.id is not None
             fired = frozenset(
                 step for (rid, step, at) in self._s.escalation_steps
                 if rid == report.id and at == deadline
             )
-            if last not in fired:  # the report without its media, as the SQL repository reads it
+            if last not in fired:
+                assigned_at = self._assigned_at(report) if assigned else None
+                clocks.append(CaseClock(report.id, deadline, assigned_at, fired))
+        return clocks[:limit]
+
+    async def due_cases(self, clocks: Sequence[CaseClock]) -> list[DueCase]:
+        cases = []
+        for clock in clocks:
+            report = self._s.reports.get(clock.report_id)
+            if report is not None:  # without its media, as the SQL repository reads it
                 bare = replace(copy.deepcopy(report), media=[])
-                cases.append(DueCase(bare, self._assigned_at(report), fired, report.photo_count))
-        return cases[:limit]
+                cases.append(DueCase(bare, clock, report.photo_count))
+        return cases
 
     def _assigned_at(self, report: Report) -> datetime | None:
         times = [

@@ -102,8 +102,8 @@ async def test_record_steps_returns_the_steps_taken_now(
     async with any_uow_factory() as uow:
         assert await uow.escalations.record_steps(wanted, NOW) == set()
         assert not await uow.escalations.record_step(first, "reminder", deadline, NOW)
-        cases = await uow.escalations.unit_cases_due(NOW, "leader", 10)
-    assert [c.fired for c in cases] == [
+        clocks = await uow.escalations.unit_clocks(NOW, "leader", 10)
+    assert [c.fired for c in clocks] == [
         frozenset({"deadline", "reminder"}), frozenset({"reminder"}),
     ]
 

@@ -6,17 +6,18 @@ import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
 from domain.clock import FixedClock
 from domain.people import Role
-from domain.ports import Draft, UnitOfWorkFactory
+from domain.ports import Draft, DueCase, UnitOfWork, UnitOfWorkFactory
 from domain.reports import MediaKind, ReportEvent, ReportStatus, StoredMedia
 from handlers.admin import create_invitations
 from handlers.sweeps import Sweeper
 from storage.database import Database
+from storage.repositories import escalations
 from tests.conversation_harness import services, small_org
 from tests.db_fixtures import truncate_all
 from tests.storage.builders import NOW, add_person, media, new_report
@@ -45,6 +46,19 @@ async def add_case(
     return stored.id
 
 
+async def unit_due(uow: UnitOfWork, until: datetime) -> list[DueCase]:
+    """The assigned cases the sweep reads at `until`, whole."""
+    return await uow.escalations.due_cases(
+        await uow.escalations.unit_clocks(until, "leader", 10)
+    )
+
+
+async def unacknowledged_due(uow: UnitOfWork, until: datetime) -> list[DueCase]:
+    return await uow.escalations.due_cases(
+        await uow.escalations.unacknowledged_clocks(until, "ack_leader", 10)
+    )
+
+
 async def reporter(factory: UnitOfWorkFactory) -> int:
     async with factory() as uow:
         person = await add_person(uow)
@@ -62,21 +76,23 @@ async def test_due_unit_cases_through_their_deadline_and_steps(
     await add_case(factory, 3, ReportStatus.ASSIGNED, 30 * 24 * HOUR, lan)  # far away
     await add_case(factory, 4, ReportStatus.ANSWERED, -HOUR, lan)  # not the unit's turn
     async with factory() as uow:
-        due = await uow.escalations.unit_cases_due(NOW + 2 * HOUR, "leader", 10)
+        due = await unit_due(uow, NOW + 2 * HOUR)
         assert [c.report.id for c in due] == [late, soon]
-        assert all(c.assigned_at == NOW - HOUR and c.fired == frozenset() for c in due)
+        assert all(c.clock == (c.report.id, c.report.answer_deadline, NOW - HOUR, frozenset())
+                   for c in due)
         deadline = NOW - HOUR
         assert await uow.escalations.record_step(late, "deadline", deadline, NOW)
         assert not await uow.escalations.record_step(late, "deadline", deadline, NOW)
         assert await uow.escalations.record_step(late, "deadline", deadline + HOUR, NOW)
         await uow.commit()
     async with factory() as uow:
-        [first, _] = await uow.escalations.unit_cases_due(NOW + 2 * HOUR, "leader", 10)
-        assert first.fired == frozenset({"deadline"})  # the other deadline's step is not its
+        [first, _] = await unit_due(uow, NOW + 2 * HOUR)
+        # the other deadline's step is not its
+        assert first.clock.fired == frozenset({"deadline"})
         assert await uow.escalations.record_step(late, "leader", deadline, NOW)
         await uow.commit()
     async with factory() as uow:  # a case that took its last step is not read again
-        due = await uow.escalations.unit_cases_due(NOW + 2 * HOUR, "leader", 10)
+        due = await unit_due(uow, NOW + 2 * HOUR)
         assert [c.report.id for c in due] == [soon]
 
 
@@ -90,12 +106,31 @@ async def test_due_cases_come_with_their_number_of_photos_not_their_media(
     await add_case(factory, 2, ReportStatus.SUBMITTED, -HOUR, lan, assigned=False, items=items)
     await add_case(factory, 3, ReportStatus.ASSIGNED, -HOUR, lan)
     async with factory() as uow:
-        unit = await uow.escalations.unit_cases_due(NOW, "leader", 10)
-        [waiting] = await uow.escalations.unacknowledged_due(NOW + 4 * HOUR, "ack_leader", 10)
+        unit = await unit_due(uow, NOW)
+        [waiting] = await unacknowledged_due(uow, NOW + 4 * HOUR)
     assert [(c.report.code[-1], c.photos, c.report.media) for c in unit] == [
         ("1", 3, []), ("3", 0, []),
     ]
     assert (waiting.photos, waiting.report.media) == (3, [])
+
+
+async def test_whole_cases_are_read_for_the_clocks_asked_in_their_order(
+    any_uow_factory: UnitOfWorkFactory, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(escalations, "_IDS_PER_READ", 2)  # three clocks: read in two chunks
+    factory = any_uow_factory
+    lan = await reporter(factory)
+    first = await add_case(factory, 1, ReportStatus.ASSIGNED, -HOUR, lan)
+    second = await add_case(factory, 2, ReportStatus.ASSIGNED, HOUR, lan)
+    async with factory() as uow:
+        clocks = await uow.escalations.unit_clocks(NOW + 2 * HOUR, "leader", 10)
+        assert [c.report_id for c in clocks] == [first, second]
+        gone = clocks[0]._replace(report_id=10**9)
+        cases = await uow.escalations.due_cases([clocks[1], gone, clocks[0]])
+        assert await uow.escalations.due_cases([]) == []
+    assert [(c.report.id, c.report.code[-1], c.clock) for c in cases] == [
+        (second, "2", clocks[1]), (first, "1", clocks[0]),
+    ]
 
 
 async def test_the_units_clock_starts_again_when_its_answer_is_sent_back(
@@ -113,8 +148,8 @@ async def test_the_units_clock_starts_again_when_its_answer_is_sent_back(
             await uow.reports.add_event(ReportEvent(case, at, None, Role.BOARD, before, after))
         await uow.commit()
     async with factory() as uow:
-        [due] = await uow.escalations.unit_cases_due(NOW + 2 * HOUR, "leader", 10)
-    assert due.assigned_at == NOW + HOUR
+        [due] = await unit_due(uow, NOW + 2 * HOUR)
+    assert due.clock.assigned_at == NOW + HOUR
 
 
 async def test_the_steps_taken_for_some_cases(any_uow_factory: UnitOfWorkFactory) -> None:
@@ -140,9 +175,9 @@ async def test_unacknowledged_reports(any_uow_factory: UnitOfWorkFactory) -> Non
     waiting = await add_case(factory, 1, ReportStatus.SUBMITTED, HOUR, lan, assigned=False)
     await add_case(factory, 2, ReportStatus.ASSIGNED, HOUR, lan)
     async with factory() as uow:
-        assert await uow.escalations.unacknowledged_due(NOW, "ack_leader", 10) == []
-        [due] = await uow.escalations.unacknowledged_due(NOW + 4 * HOUR, "ack_leader", 10)
-        assert (due.report.id, due.assigned_at) == (waiting, None)
+        assert await unacknowledged_due(uow, NOW) == []
+        [due] = await unacknowledged_due(uow, NOW + 4 * HOUR)
+        assert (due.report.id, due.clock.assigned_at) == (waiting, None)
 
 
 async def test_stale_drafts_and_conditional_writes(any_uow_factory: UnitOfWorkFactory) -> None:
