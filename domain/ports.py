@@ -309,6 +309,9 @@ class EscalationRepository(Protocol):
     async def steps_taken(self, report_ids: Sequence[int]) -> list[StepKey]:
         """Every step taken for these cases, for any of their deadlines."""
         ...
+    async def forget_steps(self, report_id: int, deadline_at: datetime) -> None:
+        """Let the case's ladder for this deadline start afresh (a new unit was given it)."""
+        ...
     async def stale_drafts(self, flow: str, before: datetime, limit: int) -> list[Draft]:
         """Drafts of `flow` untouched since `before`, oldest first."""
         ...

@@ -69,6 +69,10 @@ async def perform(ctx: Context, code: str, action: Action, details: Details) -> 
         ctx.say(ctx.t("case.already_handled", code=code, status="—"))
         return False
     await record_event(ctx, report.id, report.status, target, details.note, details.evidence)
+    if action is Action.ASSIGN and change.answer_deadline is not None:
+        # Steps are taken once per case and deadline: a case handed back and given to another
+        # unit with the same date would otherwise reach the new unit with no reminder at all.
+        await ctx.uow.escalations.forget_steps(report.id, change.answer_deadline)
     updated = await ctx.uow.reports.by_code(code)
     assert updated is not None
     await EFFECTS[action](ctx, updated, details)

@@ -133,6 +133,10 @@ _RECORD = PerDialect.build(
 _TAKEN = select(
     EscalationStepRow.report_id, EscalationStepRow.step, EscalationStepRow.deadline_at
 ).where(EscalationStepRow.report_id.in_(bindparam("ids", expanding=True)))
+_FORGET = delete(EscalationStepRow).where(
+    EscalationStepRow.report_id == bindparam("report_id"),
+    EscalationStepRow.deadline_at == bindparam("deadline_at"),
+)
 _STALE = (
     select(
         DraftRow.person_id, DraftRow.flow, DraftRow.step, DraftRow.data, DraftRow.revision,
@@ -202,6 +206,9 @@ class SqlEscalations(SqlRepository):
             return []
         rows = await self._run(_TAKEN, {"ids": list(report_ids)})
         return [StepKey(r.report_id, r.step, r.deadline_at) for r in rows.all()]
+
+    async def forget_steps(self, report_id: int, deadline_at: datetime) -> None:
+        await self._run(_FORGET, {"report_id": report_id, "deadline_at": deadline_at})
 
     async def stale_drafts(self, flow: str, before: datetime, limit: int) -> list[Draft]:
         rows = await self._run(_STALE, {"flow": flow, "before": before, "limit": limit})

@@ -330,6 +330,11 @@ class MemoryEscalations:
         wanted = set(report_ids)
         return [StepKey(*key) for key in self._s.escalation_steps if key[0] in wanted]
 
+    async def forget_steps(self, report_id: int, deadline_at: datetime) -> None:
+        steps = self._s.escalation_steps
+        for key in [k for k in steps if (k[0], k[2]) == (report_id, deadline_at)]:
+            del steps[key]
+
     async def stale_drafts(self, flow: str, before: datetime, limit: int) -> list[Draft]:
         drafts = [d for d in self._s.drafts.values() if d.flow == flow and d.updated_at <= before]
         drafts.sort(key=lambda d: (d.updated_at, d.person_id))

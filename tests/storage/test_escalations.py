@@ -169,6 +169,25 @@ async def test_the_steps_taken_for_some_cases(any_uow_factory: UnitOfWorkFactory
     ]
 
 
+async def test_forgetting_the_steps_of_one_deadline(any_uow_factory: UnitOfWorkFactory) -> None:
+    factory = any_uow_factory
+    lan = await reporter(factory)
+    case = await add_case(factory, 1, ReportStatus.ASSIGNED, -HOUR, lan)
+    other = await add_case(factory, 2, ReportStatus.ASSIGNED, -HOUR, lan)
+    async with factory() as uow:
+        for report, step, deadline in ((case, "reminder", NOW - HOUR),
+                                       (case, "deadline", NOW - HOUR),
+                                       (case, "reminder", NOW), (other, "reminder", NOW - HOUR)):
+            assert await uow.escalations.record_step(report, step, deadline, NOW)
+        await uow.escalations.forget_steps(case, NOW - HOUR)
+        await uow.commit()
+    async with factory() as uow:
+        left = await uow.escalations.steps_taken([case, other])
+    assert sorted((k.report_id, k.step, k.deadline_at) for k in left) == [
+        (case, "reminder", NOW), (other, "reminder", NOW - HOUR),
+    ]
+
+
 async def test_unacknowledged_reports(any_uow_factory: UnitOfWorkFactory) -> None:
     factory = any_uow_factory
     lan = await reporter(factory)

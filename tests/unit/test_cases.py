@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -633,3 +633,27 @@ async def test_not_yet_keeps_a_report_she_is_writing_and_a_board_case_returns_to
     assert report.status is ReportStatus.BOARD_DIRECT and report.answer_deadline is not None
     kept = store.state.drafts[1]
     assert kept.flow == "report" and kept.data["category"] == "khac"
+
+
+async def test_a_case_handed_to_another_unit_with_the_same_date_gets_its_reminder_again(
+    store: MemoryStore, clock: FixedClock, people: dict[str, Person]
+) -> None:
+    """Steps are taken once per case and deadline; a new unit's clock starts afresh."""
+    lan, board, handler, other = (people[k] for k in ("lan", "board", "handler", "other"))
+    await file_report(lan, photo=b"scene")
+    await board.press_payload("c:assign:PA-2026-000001")
+    await board.press("(đề xuất)")
+    await board.say("4/12/2026")  # Friday, given on Monday
+    sweeper = Sweeper(store, services(clock))
+    clock.set(datetime(2026, 12, 3, 9, 0, tzinfo=UTC))  # Thursday 16:00: past 75 % of the time
+    assert (await sweeper.run_once()).steps == [("PA-2026-000001", "reminder")]
+    await handler.press_payload("c:reassign:PA-2026-000001")
+    await handler.say("Không thuộc địa bàn phường")
+    await board.press_payload("c:assign:PA-2026-000001")
+    await board.press("Phường Gia Thụy")
+    await board.say("4/12/2026")  # the same date, for a unit that has a day and a half
+    other._new_replies()
+    assert (await sweeper.run_once()).steps == []
+    clock.set(datetime(2026, 12, 4, 9, 0, tzinfo=UTC))  # Friday 16:00: past 75 % of its time
+    assert (await sweeper.run_once()).steps == [("PA-2026-000001", "reminder")]
+    assert any("PA-2026-000001" in r.text for r in other._new_replies())
