@@ -4,6 +4,8 @@
 handling is retried here (with backoff) before asking for the next update; it is dropped, with an
 error in the log, only after `MAX_HANDLE_ATTEMPTS`, so one poisoned update cannot stop the channel
 for good. Redelivered updates are harmless: the conversation core records (channel, event:id).
+For the same reason a stop of the service lets the update in hand finish (for at most
+`STOP_GRACE` seconds) instead of cancelling it halfway: cancelled, it would be lost.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ log = logging.getLogger(__name__)
 POLL_TIMEOUT = 30
 MAX_HANDLE_ATTEMPTS = 8
 MAX_BACKOFF = 60.0
+STOP_GRACE = 10.0
 Sleep = Callable[[float], Awaitable[None]]
 
 
@@ -47,6 +50,7 @@ class ZaloPoller:
         timeout: int = POLL_TIMEOUT,
         sleep: Sleep = asyncio.sleep,
         clock: Callable[[], float] = loop_time,
+        stop_grace: float = STOP_GRACE,
     ) -> None:
         self._client = client
         self._translator = translator
@@ -54,6 +58,7 @@ class ZaloPoller:
         self._timeout = timeout
         self._sleep = sleep
         self._clock = clock
+        self._stop_grace = stop_grace
 
     async def run(self) -> None:
         await self._delete_webhook()
@@ -73,7 +78,21 @@ class ZaloPoller:
                 await self._sleep(pause)
                 continue
             if update is not None:
-                await self.handle(update)
+                await self._finish(update)
+
+    async def _finish(self, update: dict[str, Any]) -> None:
+        """`handle`, carried on when the poller is cancelled (the service stops) until it ends
+        or `stop_grace` runs out; the cancellation is passed on afterwards."""
+        handling = asyncio.ensure_future(self.handle(update))
+        try:
+            await asyncio.shield(handling)
+        except asyncio.CancelledError:
+            done, _ = await asyncio.wait({handling}, timeout=self._stop_grace)
+            if not done:
+                handling.cancel()
+                log.error("stopping while a Zalo update is still being handled: it is lost (%s)",
+                          _describe(update))
+            raise
 
     async def handle(self, update: dict[str, Any]) -> None:
         """Handle one update, retrying a failure before anything else is fetched."""

@@ -309,3 +309,17 @@ async def test_the_token_never_reaches_the_logs(
     logged = caplog.text + "".join(r.getMessage() for r in caplog.records)
     assert "failed, will retry" in logged  # the failures were logged...
     assert zalo.token not in logged and zalo.token.split(":")[1] not in logged  # ...not the token
+
+
+async def test_a_stop_while_an_update_is_handled_loses_nothing(
+    zalo: FakeZalo, clean_database_url: str, tmp_path: Path
+) -> None:
+    """Zalo hands an update over once (getUpdates has no offset): the service stopping while it
+    fetches the message's photo finishes the update before it stops."""
+    settings = zalo_settings(clean_database_url, tmp_path, zalo, "polling")
+    zalo.file_delay = 0.5
+    lan = zalo.user(display_name="Lan")
+    async with running_zalo(settings, zalo):
+        await lan.send_image(b"\xff\xd8slow-cdn")
+        await zalo.wait_for(lambda: zalo.file_requests == 1, what="the photo's download")
+    assert await has_identity(clean_database_url, "zalo", lan.id)

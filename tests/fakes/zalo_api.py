@@ -123,6 +123,8 @@ class FakeZalo:
         self._faults: dict[str, deque[_Fault]] = {}
         self._delays: dict[str, float] = {}
         self._files: dict[str, tuple[bytes, str]] = {}
+        self.file_delay = 0.0  # seconds before a hosted file is served (a slow CDN)
+        self.file_requests = 0
         self._blocked: dict[str, str] = {}
         self.limits = RateLimit()  # rate_limit() sets it
         self.schedule = FaultSchedule()  # fail_calls() / fail_every() add to it
@@ -305,6 +307,9 @@ class FakeZalo:
         found = self._files.get(request.match_info["name"])
         if found is None:
             raise web.HTTPNotFound()
+        self.file_requests += 1
+        self._changed.set()
+        await asyncio.sleep(self.file_delay)
         return web.Response(body=found[0], content_type=found[1])
 
     async def _handle_api(self, request: web.Request) -> web.Response:

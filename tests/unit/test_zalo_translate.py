@@ -192,3 +192,63 @@ async def test_the_poller_doubles_pauses_only_after_quick_failures(
     with pytest.raises(asyncio.CancelledError):
         await poller.run()
     assert naps == [1.0, 2.0, 1.0, 1.0, 1.0, 1.0, 2.0]
+
+
+class SlowConversation:
+    """Handles an update only when `release` is set (a slow database, a photo to fetch)."""
+
+    def __init__(self) -> None:
+        self.started, self.release = asyncio.Event(), asyncio.Event()
+        self.handled: list[Incoming] = []
+
+    async def handle(self, incoming: Incoming) -> bool:
+        self.started.set()
+        await self.release.wait()
+        self.handled.append(incoming)
+        return True
+
+
+class OneUpdate:
+    """A Zalo client with one update to give, then a long poll with nothing."""
+
+    def __init__(self, pending: dict[str, Any]) -> None:
+        self.pending = [pending]
+
+    async def delete_webhook(self) -> None:
+        return None
+
+    async def get_updates(self, timeout: int) -> dict[str, Any]:
+        if self.pending:
+            return self.pending.pop()
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+
+async def test_a_stop_lets_the_update_in_hand_finish(translator: ZaloTranslator) -> None:
+    """Zalo no longer holds an update it handed over: cancelled halfway, it would be lost."""
+    conversation = SlowConversation()
+    client = OneUpdate(update("message.text.received", text="xin chào"))
+    poller = ZaloPoller(client, translator, conversation)  # type: ignore[arg-type]
+    polling = asyncio.create_task(poller.run())
+    await conversation.started.wait()
+    polling.cancel()  # the service stops
+    await asyncio.sleep(0.01)
+    assert not polling.done()
+    conversation.release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await polling
+    assert [i.text for i in conversation.handled] == ["xin chào"]
+
+
+async def test_a_stop_waits_for_the_update_in_hand_only_so_long(
+    translator: ZaloTranslator, caplog: pytest.LogCaptureFixture
+) -> None:
+    conversation = SlowConversation()  # never released
+    client = OneUpdate(update("message.text.received", text="xin chào"))
+    poller = ZaloPoller(client, translator, conversation, stop_grace=0.05)  # type: ignore[arg-type]
+    polling = asyncio.create_task(poller.run())
+    await conversation.started.wait()
+    polling.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(polling, 5)
+    assert conversation.handled == [] and "it is lost" in caplog.text
