@@ -17,6 +17,9 @@ from handlers.case_effects import EFFECTS, Details
 from handlers.context import Context
 from handlers.timeline import record_event
 
+# Actions after which a unit's clock starts again (escalation steps are measured from them).
+_CLOCK_RESTARTS = frozenset({Action.ASSIGN, Action.SEND_BACK})
+
 
 async def visible_case(ctx: Context, code: str) -> Report | None:
     """The case if this person may see it; otherwise None, said as 'not found'."""
@@ -69,10 +72,11 @@ async def perform(ctx: Context, code: str, action: Action, details: Details) -> 
         ctx.say(ctx.t("case.already_handled", code=code, status="—"))
         return False
     await record_event(ctx, report.id, report.status, target, details.note, details.evidence)
-    if action is Action.ASSIGN and change.answer_deadline is not None:
-        # Steps are taken once per case and deadline: a case handed back and given to another
-        # unit with the same date would otherwise reach the new unit with no reminder at all.
-        await ctx.uow.escalations.forget_steps(report.id, change.answer_deadline)
+    restarted = change.answer_deadline or report.answer_deadline
+    if action in _CLOCK_RESTARTS and restarted is not None:
+        # Steps are taken once per case and deadline: a case given to another unit with the
+        # same date, or an answer sent back that keeps its date, would otherwise get no reminder.
+        await ctx.uow.escalations.forget_steps(report.id, restarted)
     updated = await ctx.uow.reports.by_code(code)
     assert updated is not None
     await EFFECTS[action](ctx, updated, details)

@@ -657,3 +657,25 @@ async def test_a_case_handed_to_another_unit_with_the_same_date_gets_its_reminde
     clock.set(datetime(2026, 12, 4, 9, 0, tzinfo=UTC))  # Friday 16:00: past 75 % of its time
     assert (await sweeper.run_once()).steps == [("PA-2026-000001", "reminder")]
     assert any("PA-2026-000001" in r.text for r in other._new_replies())
+
+
+async def test_an_answer_sent_back_that_keeps_its_date_gets_its_reminder_again(
+    store: MemoryStore, clock: FixedClock, people: dict[str, Person]
+) -> None:
+    lan, board, handler = people["lan"], people["board"], people["handler"]
+    await file_report(lan, photo=b"scene")
+    await board.press_payload("c:assign:PA-2026-000001")
+    await board.press("(đề xuất)")
+    await board.say("31/12/2026")
+    sweeper = Sweeper(store, services(clock))
+    clock.set(datetime(2026, 12, 24, 2, 0, tzinfo=UTC))  # Thursday 24/12 09:00: past 75 %
+    assert (await sweeper.run_once()).steps == [("PA-2026-000001", "reminder")]
+    await answer_without_photo(handler)
+    await board.press_payload("c:sendback:PA-2026-000001")
+    await board.say("Chưa đủ")
+    [report] = store.state.reports.values()
+    assert str(report.answer_deadline).startswith("2026-12-31")  # later than three days: kept
+    handler._new_replies()
+    clock.set(datetime(2026, 12, 31, 2, 0, tzinfo=UTC))  # past 75 % of the time since then
+    assert (await sweeper.run_once()).steps == [("PA-2026-000001", "reminder")]
+    assert any("PA-2026-000001" in r.text for r in handler._new_replies())
