@@ -52,7 +52,12 @@ from handlers.start import is_invitation_code, start
 from handlers.status import show_status
 from handlers.text import match_choice, split_command
 from handlers.types import Incoming, Kind
-from handlers.verification import NOT_FIXED, verification_button, verify_by_command
+from handlers.verification import (
+    NOT_FIXED,
+    settle_not_yet,
+    verification_button,
+    verify_by_command,
+)
 
 Command = Callable[[Context, str], Awaitable[None]]
 PARKED = "parked"
@@ -189,6 +194,7 @@ async def begin_report(ctx: Context, argument: str) -> None:
     if ctx.person.role not in REPORTING_ROLES:
         show_menu(ctx, ctx.t("common.reporters_only"))
         return
+    await settle_not_yet(ctx)
     draft = await _usable_draft(ctx)
     if draft is not None and draft.flow == FLOW:
         await offer_resume(ctx, draft)
@@ -209,8 +215,9 @@ async def _cancel(ctx: Context, argument: str) -> None:
     if draft is None:
         show_menu(ctx, ctx.t("common.nothing_to_cancel"))
         return
-    if draft.flow in _OWN_CANCEL:  # says what was dropped (an orientation, a subscription)
-        await OTHER_FLOWS[draft.flow].cancel(ctx, draft)
+    flow = OTHER_FLOWS.get(draft.flow)
+    if flow is not None:  # says what was dropped (an action on a case, an orientation, ...)
+        await flow.cancel(ctx, draft)
         return
     await ctx.uow.drafts.delete(ctx.person.id)
     show_menu(ctx, ctx.t("common.cancelled"))
@@ -280,7 +287,6 @@ OTHER_FLOWS = {
     ORIENTATION.flow: ORIENTATION,
     FOLLOWING.flow: FOLLOWING,
 }
-_OWN_CANCEL = frozenset({ORIENTATION.flow, FOLLOWING.flow})
 
 _STAFF_MENU: dict[str, Command] = {
     MENU_NEW: new_reports,

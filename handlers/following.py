@@ -34,6 +34,7 @@ from handlers.toggles import (
     topic_items,
     ward_items,
 )
+from handlers.verification import settle_not_yet
 
 FLOW: Final = "follow"
 WARDS: Final = "wards"
@@ -55,6 +56,7 @@ async def begin_following(ctx: Context, argument: str) -> None:
         WARDS: [code for code, _ in ward_items(ctx) if code in wards],
         TOPICS: [code for code, _ in topic_items(ctx) if code in topics],
     }
+    await settle_not_yet(ctx)
     draft = Draft(ctx.person.id, FLOW, WARDS, data, 0, ctx.now, ctx.now)
     await FOLLOWING.goto(ctx, draft, WARDS)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from domain.invitations import InvitationProblem, looks_like_code
 from handlers.context import Context
 from handlers.menu import greet
+from handlers.verification import settle_not_yet
 
 _PROBLEM_KEYS = {
     InvitationProblem.UNKNOWN: "start.code_unknown",
@@ -31,6 +32,7 @@ async def redeem(ctx: Context, raw_code: str) -> bool:
             await ctx.uow.people.set_role(ctx.person.id, invitation.role, invitation.unit_code)
             await ctx.uow.people.set_lead(ctx.person.id, invitation.lead)
             ctx.person.lead = invitation.lead
+            await settle_not_yet(ctx)  # her answer about her own report stands
             await ctx.uow.drafts.delete(ctx.person.id)  # what was begun belonged to the old role
             ctx.person.role, ctx.person.unit_code = invitation.role, invitation.unit_code
             return True

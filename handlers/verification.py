@@ -95,6 +95,15 @@ async def _save_details(ctx: Context, draft: Draft, answer: Answer) -> str:
     return DONE
 
 
+async def settle_not_yet(ctx: Context) -> None:
+    """A "not yet" she is writing is sent as it stands (as if she pressed «Gửi») before anything
+    else replaces her draft: a new report, a subscription, a new role. Dropped, the case would
+    close later as "not verified" although she said it is not fixed."""
+    draft = await ctx.uow.drafts.get(ctx.person.id)
+    if draft is not None and draft.flow == FLOW:
+        await _save_details(ctx, draft, Answer(choice="send"))
+
+
 NOT_FIXED: Final = Conversation(
     FLOW,
     {"details": Step("details", _details_question, _details_options, _save_details, next=None,

@@ -679,3 +679,32 @@ async def test_an_answer_sent_back_that_keeps_its_date_gets_its_reminder_again(
     clock.set(datetime(2026, 12, 31, 2, 0, tzinfo=UTC))  # past 75 % of the time since then
     assert (await sweeper.run_once()).steps == [("PA-2026-000001", "reminder")]
     assert any("PA-2026-000001" in r.text for r in handler._new_replies())
+
+
+async def test_a_not_yet_stands_when_she_starts_a_new_report_before_adding_words(
+    store: MemoryStore, people: dict[str, Person]
+) -> None:
+    await _to_verification(people)
+    lan, handler = people["lan"], people["handler"]
+    await lan.press_payload("v:notfixed:PA-2026-000001")
+    await lan.photo(b"still-there")
+    started = await lan.say("/phananh")  # before pressing «Gửi»
+    assert "lĩnh vực" in started[-1].text  # her new report begins
+    [report] = store.state.reports.values()
+    assert report.status is ReportStatus.ASSIGNED  # back to the unit: her "not yet" stands
+    assert store.state.events[-1].to_status is ReportStatus.ASSIGNED
+    assert any("PA-2026-000001" in r.text for r in handler._new_replies())
+    assert store.state.drafts[1].flow == "report"
+
+
+async def test_huy_in_the_middle_of_an_action_says_the_case_is_unchanged(
+    store: MemoryStore, people: dict[str, Person]
+) -> None:
+    await file_report(people["lan"], photo=b"scene")
+    board = people["board"]
+    await board.press_payload("c:reject:PA-2026-000001")
+    left = await board.say("/huy")
+    assert "Đã hủy thao tác. Vụ việc không thay đổi." in left[-1].text
+    assert "phản ánh đang soạn" not in left[-1].text
+    [report] = store.state.reports.values()
+    assert report.status is ReportStatus.SUBMITTED and store.state.drafts == {}
