@@ -227,21 +227,24 @@ async def show_case(ctx: Context, argument: str) -> None:
         if is_board
         else handler_card(ctx, report, ctx.person)
     )
-    names = await _staff_names(ctx, events, for_board=is_board)
+    names = await _staff_names(ctx, report, events, for_board=is_board)
     timeline = timeline_text(ctx, events, names)
     text = f"{card.text}\n\n{ctx.t('case.timeline')}\n{timeline}"
     ctx.replies.append(replace(card, text=text))
 
 
 async def _staff_names(
-    ctx: Context, events: list[ReportEvent], for_board: bool
+    ctx: Context, report: Report, events: list[ReportEvent], for_board: bool
 ) -> dict[int, str]:
     """The names the timeline shows: every actor's to the board; to a unit only its own and the
-    board's staff (a collaborator, the reporter or the one asked to verify, shows as a role)."""
+    board's staff (a collaborator, the reporter or the one asked to verify, shows as a role).
+    Judged by the role each acted in, not the role held now: a reporter who later became a
+    handler stays unnamed to the unit."""
+    unnamed = {report.reporter_id} | {e.actor_id for e in events if e.actor_role not in _STAFF}
     names: dict[int, str] = {}
     for actor in {e.actor_id for e in events if e.actor_id is not None}:
         person = await ctx.uow.people.get(actor)
-        if person is not None and (for_board or person.role in _STAFF):
+        if person is not None and (for_board or (person.role in _STAFF and actor not in unnamed)):
             names[actor] = person.display_name
     return names
 

@@ -10,6 +10,7 @@ import pytest
 from domain.clock import FixedClock
 from domain.people import Role
 from domain.reports import ReportStatus
+from handlers.admin import create_invitations
 from handlers.context import Services
 from handlers.service import ConversationService
 from handlers.sweeps import Sweeper
@@ -708,3 +709,20 @@ async def test_huy_in_the_middle_of_an_action_says_the_case_is_unchanged(
     assert "phản ánh đang soạn" not in left[-1].text
     [report] = store.state.reports.values()
     assert report.status is ReportStatus.SUBMITTED and store.state.drafts == {}
+
+
+async def test_a_reporter_who_later_joins_the_unit_stays_unnamed_to_it(
+    store: MemoryStore, clock: FixedClock, people: dict[str, Person]
+) -> None:
+    lan, board, handler = people["lan"], people["board"], people["handler"]
+    await file_report(lan, photo=b"scene")
+    await assign_first_case(board)
+    async with store() as uow:
+        [invitation] = await create_invitations(
+            uow, small_org(), Role.HANDLER, "bo-de", 1, clock.now()
+        )
+        await uow.commit()
+    await lan.say(f"/start {invitation.code}")  # Lan now works for the ward
+    shown = (await handler.say("/vuviec PA-2026-000001"))[-1].text
+    assert "Diễn biến" in shown and "Lan" not in shown
+    assert "Hùng" in shown  # the board's officer who assigned it is named
