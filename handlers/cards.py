@@ -54,9 +54,9 @@ def verify_payload(action: Action, code: str) -> str:
 
 def command_for(payload: str) -> str | None:
     """The typed command equivalent of a button, if it has one: `c:assign:PA-…` -> `/giao PA-…`."""
-    kind, _, rest = payload.partition(":")
+    kind = payload.partition(":")[0]
     if kind in ("c", "v"):
-        action, _, code = rest.partition(":")
+        action, code, _ = parse_case_payload(payload)
         name = _COMMAND_OF.get(Action(action)) if action in Action._value2member_map_ else None
         return f"/{name} {code}" if name else None
     if payload.startswith("m:notify:"):
@@ -64,17 +64,29 @@ def command_for(payload: str) -> str | None:
     return None
 
 
-def case_payload(action: Action, code: str) -> str:
-    return f"c:{action.value}:{code}"
+def case_payload(action: Action, code: str, answer: int | None = None) -> str:
+    """`c:<action>:<code>`; a button judging an answer also says which answer it was under
+    (`:<n>`, the n-th answer of the case), so that it cannot judge a later one unseen."""
+    suffix = f":{answer}" if answer is not None and action in REVIEW_ACTIONS else ""
+    return f"c:{action.value}:{code}{suffix}"
+
+
+def parse_case_payload(payload: str) -> tuple[str, str, str]:
+    """(action, code, answer number or "") of a `c:` payload, as forged as it may be."""
+    _, _, rest = payload.partition(":")
+    action, _, code = rest.partition(":")
+    code, _, answer = code.partition(":")
+    return action, code, answer
 
 
 def action_buttons(
-    ctx: Context, report: Report, actions: tuple[Action, ...], role: Role, unit: str | None
+    ctx: Context, report: Report, actions: tuple[Action, ...], role: Role, unit: str | None,
+    answer: int | None = None,
 ) -> tuple[Choice, ...]:
     """Only the buttons this person may press on this case now (the server checks again)."""
     labels = _action_labels(ctx.services.catalog)
     return tuple(
-        Choice(case_payload(a, report.code), labels[a])
+        Choice(case_payload(a, report.code, answer), labels[a])
         for a in _allowed(actions, report.status, role, unit, report.assigned_unit_code)
     )
 
@@ -145,20 +157,32 @@ def photos_of(report: Report) -> tuple[str, ...]:
     return tuple(m.sha256 for m in report.media if m.kind is MediaKind.PHOTO)
 
 
+async def answers_of(ctx: Context, report: Report) -> list[ReportEvent]:
+    """The answers given on the case, oldest first (each a move to "answered")."""
+    assert report.id is not None
+    return [
+        e for e in await ctx.uow.reports.events(report.id) if e.to_status is ReportStatus.ANSWERED
+    ]
+
+
 async def board_card(ctx: Context, report: Report, officer: Person) -> Reply:
     reporter = await ctx.uow.people.get(report.reporter_id)
-    return board_card_with(ctx, report, officer, reporter)
+    answer = (
+        len(await answers_of(ctx, report)) if report.status is ReportStatus.ANSWERED else None
+    )
+    return board_card_with(ctx, report, officer, reporter, answer=answer)
 
 
 def board_card_with(
     ctx: Context, report: Report, officer: Person, reporter: Person | None,
-    photos: int | None = None,
+    photos: int | None = None, answer: int | None = None,
 ) -> Reply:
-    """`board_card` with its reporter already read (a sweep reads a batch's in one query)."""
+    """`board_card` with its reporter already read (a sweep reads a batch's in one query).
+    `answer`: the number of the answer awaiting review, carried by Accept / Send back."""
     actions = REVIEW_ACTIONS + BOARD_ACTIONS + BOARD_DIRECT_ACTIONS
     return Reply(
         text=case_text(ctx, report, reporter, photos),
-        choices=action_buttons(ctx, report, actions, Role.BOARD, officer.unit_code),
+        choices=action_buttons(ctx, report, actions, Role.BOARD, officer.unit_code, answer),
         photos=photos_of(report),
     )
 

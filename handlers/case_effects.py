@@ -22,6 +22,7 @@ from handlers.cards import (
     HANDLER_ACTIONS,
     REVIEW_ACTIONS,
     action_buttons,
+    answers_of,
     board_card,
     handler_card,
     verify_payload,
@@ -205,10 +206,7 @@ def _with_photos(report: Report, d: Details) -> Report:
 
 
 async def latest_answer(ctx: Context, report: Report) -> ReportEvent | None:
-    assert report.id is not None
-    answers = [
-        e for e in await ctx.uow.reports.events(report.id) if e.to_status is ReportStatus.ANSWERED
-    ]
+    answers = await answers_of(ctx, report)
     return answers[-1] if answers else None
 
 

@@ -11,7 +11,14 @@ from domain.lifecycle import OPEN_STATUSES, Action
 from domain.people import Role
 from domain.ports import Draft
 from domain.reports import Report, ReportEvent, ReportStatus, normalise_report_code
-from handlers.cards import board_card, handler_card, timeline_text
+from handlers.cards import (
+    REVIEW_ACTIONS,
+    answers_of,
+    board_card,
+    handler_card,
+    parse_case_payload,
+    timeline_text,
+)
 from handlers.case_actions import check, perform, visible_case
 from handlers.case_effects import Details
 from handlers.context import Context
@@ -42,9 +49,8 @@ MAX_FAILED: Final = 20
 
 
 async def case_button(ctx: Context, payload: str) -> None:
-    """`c:<action>:<code>`: anyone can forge one, so everything is checked here."""
-    _, _, rest = payload.partition(":")
-    action_name, _, code = rest.partition(":")
+    """`c:<action>:<code>[:<answer>]`: anyone can forge one, so everything is checked here."""
+    action_name, code, answer = parse_case_payload(payload)
     try:
         action = Action(action_name)
     except ValueError:
@@ -56,11 +62,26 @@ async def case_button(ctx: Context, payload: str) -> None:
     report = await visible_case(ctx, code)
     if report is None or not check(ctx, report, action):
         return
+    if answer and action in REVIEW_ACTIONS and not await _judges_the_latest(ctx, report, answer):
+        return
     flow_name = FLOW_OF.get(action)
     if flow_name is None:
         await perform(ctx, report.code, action, Details())
         return
     await _start_flow(ctx, report, flow_name)
+
+
+async def _judges_the_latest(ctx: Context, report: Report, answer: str) -> bool:
+    """A button under an earlier answer (sent back since, and answered again) must not accept
+    or send back the new one unseen: the officer is shown the answer awaiting review instead."""
+    answers = await answers_of(ctx, report)
+    if answer == str(len(answers)):
+        return True
+    card = await board_card(ctx, report, ctx.person)
+    latest = answers[-1].note if answers else ""
+    heading = ctx.t("case.stale_answer", code=report.code, answer=latest)
+    ctx.replies.append(replace(card, text=f"{heading}\n{card.text}"))
+    return False
 
 
 def act_by_command(action: Action) -> Callable[[Context, str], Awaitable[None]]:

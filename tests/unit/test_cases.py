@@ -11,6 +11,7 @@ from domain.clock import FixedClock
 from domain.people import Role
 from domain.reports import ReportStatus
 from handlers.admin import create_invitations
+from handlers.cards import command_for
 from handlers.context import Services
 from handlers.service import ConversationService
 from handlers.sweeps import Sweeper
@@ -726,3 +727,32 @@ async def test_a_reporter_who_later_joins_the_unit_stays_unnamed_to_it(
     shown = (await handler.say("/vuviec PA-2026-000001"))[-1].text
     assert "Diễn biến" in shown and "Lan" not in shown
     assert "Hùng" in shown  # the board's officer who assigned it is named
+
+
+async def test_accept_under_an_earlier_answer_does_not_accept_a_later_one_unseen(
+    store: MemoryStore, people: dict[str, Person]
+) -> None:
+    lan, board, handler = people["lan"], people["board"], people["handler"]
+    await file_report(lan, photo=b"scene")
+    await assign_first_case(board)
+    await answer_without_photo(handler)
+    [first_card] = [r for r in board._new_replies() if "Đã dọn" in r.text]
+    accept_first = next(c.payload for c in first_card.choices if "Chấp nhận" in c.label)
+    assert accept_first == "c:approve:PA-2026-000001:1"
+    assert command_for(accept_first) == "/chapnhan PA-2026-000001"  # typed on Zalo: no number
+    await board.press_payload("c:sendback:PA-2026-000001:1")
+    await board.say("Cần ảnh")
+    await handler.press_payload("c:answer:PA-2026-000001")
+    await handler.say("Đã nhắc nhở chủ nhà")
+    await handler.press("Không có ảnh")
+    await handler.say("Không mang máy")
+    refused = await board.press_payload(accept_first)
+    assert "trả lời cũ" in refused[-1].text and "Đã nhắc nhở chủ nhà" in refused[-1].text
+    [report] = store.state.reports.values()
+    assert report.status is ReportStatus.ANSWERED  # nothing was accepted
+    accept_latest = next(c.payload for c in refused[-1].choices if "Chấp nhận" in c.label)
+    assert accept_latest == "c:approve:PA-2026-000001:2"
+    done = await board.press_payload(accept_latest)
+    assert any("Đã chấp nhận" in r.text for r in done)
+    [report] = store.state.reports.values()
+    assert report.status is ReportStatus.VERIFYING
