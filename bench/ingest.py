@@ -110,6 +110,7 @@ async def measure(target: Target, tg: TimedTelegram, scripts: list[list[Action]]
 def figures(name: str, tg: TimedTelegram, scripts: list[list[Action]], tally: Tally,
             cpu: float, wall: float, peak: int) -> Figures:
     expected = sum(len(s) for s in scripts)
+    messages = sum(replies for script in scripts for _, _, replies in script)
     answered = len(tally.latencies)
     received = sum(len(v) for v in tg.stamps.values())
     ms = [x * 1000 for x in tally.latencies]
@@ -118,7 +119,7 @@ def figures(name: str, tg: TimedTelegram, scripts: list[list[Action]], tally: Ta
         cpu_ms_per_step=cpu * 1000 / answered if answered else float("nan"),
         p50_ms=percentile(ms, 0.50), p99_ms=percentile(ms, 0.99),
         peak_rss_mib=peak / 2**20, wall_s=wall, lost=tally.lost,
-        duplicates=max(0, received - answered),
+        duplicates=max(0, received - messages),
         failed_deliveries=sum(1 for d in tg.deliveries if not 200 <= d.status < 300),
         api_calls=dict(Counter(call.method for call in tg.requests)), stuck=tally.stuck)
 

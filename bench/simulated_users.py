@@ -16,8 +16,9 @@ BOT_USERNAME = "dlxh_test_bot"
 STEP_TIMEOUT = 30.0  # seconds one user waits for one reply before counting it lost
 CATEGORIES = ("Trật tự xây dựng", "Trật tự đô thị", "Trật tự an toàn giao thông",
               "Vệ sinh môi trường", "Giải phóng mặt bằng", "Khác")
-# (kind, text): "text" sends a message, "press" presses the inline button with that label.
-Action = tuple[str, str]
+# (kind, text, replies): "text" sends a message, "press" presses the inline button with that
+# label; `replies` is how many messages the bot answers it with (the user goes on after the last).
+Action = tuple[str, str, int]
 
 
 # ---- the fake Bot API, with arrival times -------------------------------------------------
@@ -69,22 +70,24 @@ class Tally:
 def intake(report: int) -> list[Action]:
     """One whole report, pressing what the bot offers."""
     category = CATEGORIES[report % len(CATEGORIES)]
-    return [("press", "📝 Gửi phản ánh"), ("press", category),
-            ("press", "✅ Đúng, Phường Bồ Đề"), ("text", f"Ngõ {report + 1} phố Bồ Đề"),
-            ("text", f"Vụ việc số {report + 1}: xây lấn vỉa hè"), ("press", "✅ Xong"),
-            ("press", "Bình thường"), ("press", "📨 Gửi")]
+    return [("press", "📝 Gửi phản ánh", 1), ("press", category, 1),
+            ("press", "✅ Đúng, Phường Bồ Đề", 1),
+            # "📍 address noted" (it takes the location keyboard away), then the next question
+            ("text", f"Ngõ {report + 1} phố Bồ Đề", 2),
+            ("text", f"Vụ việc số {report + 1}: xây lấn vỉa hè", 1), ("press", "✅ Xong", 1),
+            ("press", "Bình thường", 1), ("press", "📨 Gửi", 1)]
 
 
 def service_script(code: str, reports: int) -> list[Action]:
-    return [("text", f"/start {code}")] + [a for r in range(reports) for a in intake(r)]
+    return [("text", f"/start {code}", 1)] + [a for r in range(reports) for a in intake(r)]
 
 
 def echo_script(steps: int) -> list[Action]:
-    return [("text", f"Tin nhắn thử số {i + 1}") for i in range(steps)]
+    return [("text", f"Tin nhắn thử số {i + 1}", 1) for i in range(steps)]
 
 
 async def act(user: FakeUser, action: Action) -> None:
-    kind, text = action
+    kind, text, _ = action
     if kind == "press":
         await user.press(text)
     else:
@@ -92,15 +95,16 @@ async def act(user: FakeUser, action: Action) -> None:
 
 
 async def step(tg: TimedTelegram, user: FakeUser, action: Action, tally: Tally) -> bool:
-    """One action and the bot's reply; the latency runs until the fake recorded the reply."""
-    before = tg.count(user.chat_id)
+    """One action and the bot's reply; the latency runs until the fake recorded the reply (the
+    last of its messages, after which the user can go on)."""
+    before, replies = tg.count(user.chat_id), action[2]
     started = time.perf_counter()
     await act(user, action)
-    if not await tg.wait_count(user.chat_id, before + 1, STEP_TIMEOUT):
+    if not await tg.wait_count(user.chat_id, before + replies, STEP_TIMEOUT):
         tally.lost += 1
         tally.stuck.append(f"user {user.id}: no reply to {action}")
         return False
-    tally.latencies.append(tg.stamps[user.chat_id][before] - started)
+    tally.latencies.append(tg.stamps[user.chat_id][before + replies - 1] - started)
     return True
 
 

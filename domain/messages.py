@@ -26,15 +26,20 @@ class Reply:
     request_location: bool = False
     photos: tuple[str, ...] = ()  # sha256 of stored media
     documents: tuple[tuple[str, str], ...] = ()  # (sha256 of stored file, file name)
+    # Telegram takes the "share location" keyboard away (a message without buttons only).
+    hide_keyboard: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        document: dict[str, Any] = {
             "text": self.text,
             "choices": [[c.payload, c.label] for c in self.choices],
             "request_location": self.request_location,
             "photos": list(self.photos),
             "documents": [list(d) for d in self.documents],
         }
+        if self.hide_keyboard:
+            document["hide_keyboard"] = True
+        return document
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Reply:
@@ -44,6 +49,7 @@ class Reply:
             request_location=bool(data.get("request_location", False)),
             photos=tuple(data.get("photos", [])),
             documents=tuple((sha, name) for sha, name in data.get("documents", [])),
+            hide_keyboard=bool(data.get("hide_keyboard", False)),
         )
 
 

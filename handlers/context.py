@@ -78,9 +78,11 @@ class Context:
         return self.services.catalog.t(key, **values)
 
     def say(
-        self, text: str, choices: tuple[Choice, ...] = (), request_location: bool = False
+        self, text: str, choices: tuple[Choice, ...] = (), request_location: bool = False,
+        hide_keyboard: bool = False,
     ) -> None:
-        self.replies.append(Reply(text=text, choices=choices, request_location=request_location))
+        self.replies.append(Reply(text=text, choices=choices, request_location=request_location,
+                                  hide_keyboard=hide_keyboard))
 
     async def notify(self, person_id: int, reply: Reply) -> None:
         """Send to the chats through which a person wants to hear from us (all, by default)."""

@@ -71,9 +71,15 @@ async def save_place(ctx: Context, draft: Draft, answer: Answer) -> str:
     if answer.location is not None:
         draft.data["location"] = [answer.location.latitude, answer.location.longitude]
         draft.data["address"] = None
-        return NEXT
-    address = typed_text(ctx, answer.text, ctx.settings.max_address_chars)
-    draft.data["address"], draft.data["location"] = address, None
+        noted = ctx.t("intake.place.noted_location")
+    else:
+        address = typed_text(ctx, answer.text, ctx.settings.max_address_chars)
+        draft.data["address"], draft.data["location"] = address, None
+        noted = ctx.t("intake.place.noted_address", address=address)
+    if ctx.incoming.channel in LOCATION_CHANNELS:
+        # The «📍» keyboard stays under a typed answer (and in reach after a tap) until a
+        # message takes it away; the next question carries inline buttons, so it cannot.
+        ctx.say(noted, hide_keyboard=True)
     return NEXT
 
 

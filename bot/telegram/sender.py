@@ -28,6 +28,7 @@ TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024  # Telegram counts UTF-16 code units
 log = logging.getLogger(__name__)
 ALBUM_LIMIT = 10
+REMOVE_KEYBOARD = '{"remove_keyboard":true}'  # the Bot API's ReplyKeyboardRemove
 
 
 def fits_caption(text: str) -> bool:
@@ -62,6 +63,8 @@ class TelegramSender:
             await self._bot.send_message(chat_id, pieces[-1], reply_markup=markup)
         else:
             markup_json = inline_keyboard_json(reply)
+            if markup_json is None and reply.hide_keyboard:
+                markup_json = REMOVE_KEYBOARD
             await self._bot(SendText(chat_id=chat_id, text=pieces[-1], reply_markup=markup_json))
 
     async def _send_captioned(self, chat_id: int, reply: Reply) -> bool:
