@@ -42,7 +42,7 @@ class TelegramSender:
         self._share_label = share_location_label
 
     async def send(self, chat_id: str, reply: Reply) -> None:
-        await _classified(lambda: self._send(int(chat_id), reply))
+        await _classified(lambda: self._send(int(chat_id), reply), self._bot.token)
 
     async def _send(self, chat_id: int, reply: Reply) -> None:
         if await self._send_captioned(chat_id, reply):
@@ -117,19 +117,27 @@ class TelegramSender:
         return present
 
 
-async def _classified(call: Callable[[], Awaitable[None]]) -> None:
+async def _classified(call: Callable[[], Awaitable[None]], token: str) -> None:
+    """The call's failure in the dispatcher's terms. Its text goes to the log, to the outbox row
+    (`last_error`) and to the board's `/guiloi`: an error of aiohttp quotes the request's URL,
+    which holds the bot token, so the token is blotted out of every text."""
     try:
         await call()
     except TelegramRetryAfter as error:
         raise RetryAfter(float(error.retry_after), "telegram 429") from None
     except (TelegramServerError, TelegramNetworkError, TelegramUnauthorizedError) as error:
         # 401 means our token is wrong or revoked: keep the message until it is fixed.
-        raise TemporaryFailure(type(error).__name__ + ": " + error.message) from None
+        raise TemporaryFailure(_said(error, token)) from None
     except TelegramForbiddenError as error:  # blocked by the user, user deactivated
-        raise Blocked(type(error).__name__ + ": " + error.message) from None
+        raise Blocked(_said(error, token)) from None
     except TelegramAPIError as error:  # 400 bad request, 404 chat not found
-        raise PermanentFailure(type(error).__name__ + ": " + error.message) from None
+        raise PermanentFailure(_said(error, token)) from None
     except AiogramError as error:  # an answer aiogram could not read: perhaps the next one
         raise TemporaryFailure(type(error).__name__) from None
     except (TimeoutError, OSError) as error:
         raise TemporaryFailure(type(error).__name__) from None
+
+
+def _said(error: TelegramAPIError, token: str) -> str:
+    text = type(error).__name__ + ": " + error.message
+    return text.replace(token, "***") if token else text
