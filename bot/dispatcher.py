@@ -8,10 +8,11 @@ import contextlib
 import logging
 import random
 from collections.abc import Callable, Mapping, Sequence
+from datetime import timedelta
 
 from bot.courier import Courier, is_broadcast
 from bot.dispatch_lead import DispatchLead, Lead
-from bot.outcomes import Retry, RetryPolicy
+from bot.outcomes import KEEP_TRYING_FOR, Retry, RetryPolicy
 from bot.pacing import ChannelPacer
 from bot.streams import Meanwhile, Stream, StreamKey, order, stream_key
 from domain.clock import Clock
@@ -73,6 +74,7 @@ class OutboxDispatcher:
         max_attempts: int = 8,
         backoff_base: float = 1.0,
         backoff_cap: float = 300.0,
+        keep_trying_for: timedelta = KEEP_TRYING_FOR,
         concurrency: int = 16,
         broadcast_concurrency: int = 16,
         claim_retry_seconds: float = 1.0,
@@ -87,7 +89,8 @@ class OutboxDispatcher:
         self._batch_size = batch_size
         self._idle_poll = idle_poll_seconds
         self._shutdown_grace = shutdown_grace_seconds
-        policy = RetryPolicy(max_attempts, backoff_base, backoff_cap, jitter)
+        policy = RetryPolicy(max_attempts, backoff_base, backoff_cap, jitter,
+                             keep_trying_for, clock.now)
         self._courier = Courier(
             uow_factory, clock, self._senders, pacers or {}, policy,
             concurrency=concurrency, broadcast_concurrency=broadcast_concurrency,

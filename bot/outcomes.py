@@ -8,7 +8,7 @@ import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from bot.pacing import ChannelPacer
 from domain.clock import Clock
@@ -18,6 +18,7 @@ from domain.ports import OutboxRepository, UnitOfWorkFactory
 
 logger = logging.getLogger(__name__)
 _MAX_ERROR_CHARS = 500
+KEEP_TRYING_FOR = timedelta(hours=24)
 
 
 @dataclass(frozen=True)
@@ -56,16 +57,27 @@ Result = Outcome | Skipped | Deferred
 _Waiting = tuple[int, Outcome, "asyncio.Future[bool]"]
 
 
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
+    """A temporary failure is retried until the message has had `max_attempts` AND has waited
+    `keep_trying_for` since it was written: eight attempts alone are over in about two minutes,
+    less than an ordinary outage of the platform (or the time to replace a revoked token)."""
+
     max_attempts: int = 8
     backoff_base: float = 1.0
     backoff_cap: float = 300.0
     jitter: Callable[[], float] = random.random
+    keep_trying_for: timedelta = KEEP_TRYING_FOR
+    now: Callable[[], datetime] = _utc_now
 
     def after_failure(self, item: OutboxItem, exc: Exception) -> Outcome:
         attempts = item.attempts + 1
-        if attempts >= self.max_attempts:
+        waited = self.now() - item.created_at
+        if attempts >= self.max_attempts and waited >= self.keep_trying_for:
             return Failed(f"{_describe(exc)} (gave up after {attempts} attempts)")
         return Retry(attempts, self.backoff(attempts), _describe(exc))
 

@@ -284,21 +284,25 @@ async def test_permanent_failure_is_recorded_and_not_retried(
     assert sender.attempts == [("a", "welcome"), ("a", "next")]  # the chat is not stuck behind it
 
 
-async def test_item_fails_after_max_attempts(
+async def test_item_fails_after_max_attempts_and_a_day(
     store: MemoryStore, clock: FixedClock, fake: FakeTime
 ) -> None:
     await enqueue(store, clock, "zalo", "z", "x")
     sender = FakeSender({"z": [TemporaryFailure("503")] * 10})
     dispatcher = make(store, clock, fake, {"zalo": sender}, max_attempts=3)
 
-    for _ in range(5):
+    for _ in range(5):  # an outage of 25 minutes: retried, never given up
         await dispatcher.run_once()
         advance(clock, 300)
+    item = items(store)["x"]
+    assert item.status is OutboxStatus.PENDING and item.attempts == 5
 
+    advance(clock, 24 * 3600)  # still failing a day after it was written: given up
+    await dispatcher.run_once()
     item = items(store)["x"]
     assert item.status is OutboxStatus.FAILED
-    assert item.last_error == "TemporaryFailure: 503 (gave up after 3 attempts)"
-    assert len(sender.attempts) == 3
+    assert item.last_error == "TemporaryFailure: 503 (gave up after 6 attempts)"
+    assert len(sender.attempts) == 6
 
 
 async def test_later_message_waits_behind_one_waiting_for_retry(
