@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 from typing import Literal
@@ -99,6 +100,43 @@ class Settings(BaseSettings):
             raise ValueError("a rate is messages per second and must be positive (or inf)")
         return value
 
+    @field_validator(
+        "sweep_seconds", "draft_remind_hours", "draft_discard_days", "reminder_lookahead_days"
+    )
+    @classmethod
+    def _positive_span(cls, value: float) -> float:
+        if not (math.isfinite(value) and value > 0):
+            raise ValueError("must be a positive number")
+        return value
+
+    @field_validator("sweep_seconds")
+    @classmethod
+    def _sane_sweep(cls, value: float) -> float:
+        if not 1 <= value <= 3600:
+            raise ValueError("the sweep runs every 1 to 3600 seconds")
+        return value
+
+    @field_validator("http_port")
+    @classmethod
+    def _port(cls, value: int) -> int:
+        if not 0 <= value <= 65535:  # 0: any free port (tests)
+            raise ValueError("a TCP port is 1–65535")
+        return value
+
+    @field_validator("media_link_ttl_seconds", "media_max_bytes")
+    @classmethod
+    def _positive_whole(cls, value: int) -> int:
+        if value <= 0:
+            raise ValueError("must be a positive whole number")
+        return value
+
+    @field_validator("board_chat_id")
+    @classmethod
+    def _numeric_chat(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip().lstrip("-").isdecimal():
+            raise ValueError("the group's numeric id, like -1001234567890 (not an @name)")
+        return None if value is None else value.strip()
+
     @field_validator("telegram_per_chat_burst", "zalo_per_chat_burst")
     @classmethod
     def _whole_burst(cls, value: float) -> float:
@@ -134,6 +172,15 @@ class Settings(BaseSettings):
         if value.strip().upper() not in levels:
             raise ValueError(f"{value!r} is not one of {', '.join(levels)}")
         return value.strip().upper()
+
+    @model_validator(mode="after")
+    def _drafts_reminded_before_discarded(self) -> Settings:
+        if self.draft_discard_days * 24 <= self.draft_remind_hours:
+            raise ValueError(
+                "DRAFT_DISCARD_DAYS must be longer than DRAFT_REMIND_HOURS: a report being "
+                "written is reminded of before it is discarded"
+            )
+        return self
 
     @model_validator(mode="after")
     def _check_secrets(self) -> Settings:

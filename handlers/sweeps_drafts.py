@@ -57,7 +57,7 @@ async def _remind(ctx: Context, draft: Draft, rules: DraftRules) -> bool:
         return False
     text = ctx.t(
         "sweep.draft.reminder", started=ctx.local_time(draft.created_at),
-        days=rules.discard_after.days,
+        days=_days(ctx, rules.discard_after),
     )
     await ctx.notify(draft.person_id, Reply(text, (Choice(MENU_REPORT, ctx.t("menu.report")),)))
     return True
@@ -68,7 +68,13 @@ async def _discard(ctx: Context, draft: Draft, rules: DraftRules) -> bool:
         return False
     text = ctx.t(
         "sweep.draft.discarded", started=ctx.local_time(draft.created_at),
-        days=rules.discard_after.days,
+        days=_days(ctx, rules.discard_after),
     )
     await ctx.notify(draft.person_id, Reply(text))
     return True
+
+
+def _days(ctx: Context, span: timedelta) -> str:
+    """"7", "1,5": DRAFT_DISCARD_DAYS may be a fraction (Vietnamese writes a decimal comma)."""
+    days = f"{span / timedelta(days=1):g}"
+    return days.replace(".", ",") if ctx.services.catalog.language == "vi" else days

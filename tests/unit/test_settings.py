@@ -78,6 +78,29 @@ def test_language_and_log_level_are_checked() -> None:
         settings(log_level="LOUD")
 
 
+@pytest.mark.parametrize(
+    ("name", "value", "said"),
+    [
+        ("sweep_seconds", 0, "positive number"), ("sweep_seconds", float("nan"), "positive"),
+        ("sweep_seconds", float("inf"), "positive"), ("sweep_seconds", 1e-9, "1 to 3600"),
+        ("http_port", 99999, "1–65535"), ("draft_discard_days", 0, "positive"),
+        ("draft_remind_hours", -1, "positive"), ("reminder_lookahead_days", 0, "positive"),
+        ("media_link_ttl_seconds", 0, "positive whole"),
+        ("board_chat_id", "@bandtg", "numeric id"),
+    ],
+)
+def test_values_that_would_fail_later_are_refused(name: str, value: object, said: str) -> None:
+    with pytest.raises(ValidationError, match=said):
+        settings(**{name: value})
+
+
+def test_drafts_are_reminded_of_before_they_are_discarded() -> None:
+    with pytest.raises(ValidationError, match="longer than DRAFT_REMIND_HOURS"):
+        settings(draft_remind_hours=48, draft_discard_days=1)
+    assert settings(draft_remind_hours=12, draft_discard_days=1.5).draft_discard_days == 1.5
+    assert settings(board_chat_id=" -1001234567890 ").board_chat_id == "-1001234567890"
+
+
 def test_a_configuration_error_names_the_setting(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -20,7 +20,7 @@ from domain.reports import (
     StoredMedia,
     Urgency,
 )
-from handlers.sweeps import Sweeper
+from handlers.sweeps import Sweeper, SweepSettings
 from tests.conversation_harness import MONDAY_9AM, services
 from tests.fakes.memory_uow import MemoryStore, MemoryUnitOfWork
 
@@ -347,3 +347,15 @@ async def test_a_draft_changed_meanwhile_is_not_touched(
     async with store() as uow:
         assert not await uow.escalations.save_draft_if(replace(stale, revision=4), 3)
         assert not await uow.escalations.delete_draft_if(stale.person_id, 3)
+
+
+async def test_a_discard_time_in_days_and_a_half_is_said_as_such(
+    store: MemoryStore, clock: FixedClock, staff: dict[str, int]
+) -> None:
+    settings = SweepSettings(draft_discard_after=timedelta(days=1.5))
+    sweeper = Sweeper(store, services(clock), settings)
+    await save_draft(store, staff["lan"], ASSIGNED)
+    clock.set(ASSIGNED + timedelta(hours=24))
+    assert (await sweeper.run_once()).drafts_reminded == 1
+    [reminder] = inbox(store)["lan"]
+    assert "1,5 ngày" in reminder
