@@ -334,6 +334,10 @@ class JobRuns(Protocol):
         """Whether `name` was claimed (by anyone)."""
         ...
 
+    async def claimed_at(self, name: str) -> datetime | None:
+        """When `name` was claimed; None if never."""
+        ...
+
 
 class MediaStore(Protocol):
     """Content-addressed files; channels put what they fetched, others read it back."""

@@ -40,12 +40,13 @@ def first_working_day(month: date, services: Services) -> date:
     return day
 
 
-async def _oldest_unsent(uow: UnitOfWork, due: date) -> date | None:
-    """The oldest month, back from `due`, whose review was never sent (a year at most: the
-    first run marks the month before the installation as done)."""
+async def _oldest_unsent(uow: UnitOfWork, due: date, installed: date) -> date | None:
+    """The oldest month, back from `due`, whose review was never sent: a year at most, and
+    never a month before the installation (`installed`: the month before it, marked done by the
+    first run), even when the clock was set back since."""
     oldest, month = None, due
     for _ in range(12):
-        if await uow.job_runs.ran(_job(month)):
+        if month <= installed or await uow.job_runs.ran(_job(month)):
             break
         oldest, month = month, previous_month(month)
     return oldest
@@ -93,7 +94,9 @@ class MonthlyReview:
             return None
         async with self._database.unit_of_work() as uow:
             # Looked up before seconds of charts and workbooks; a sent month ends the walk back.
-            month = await _oldest_unsent(uow, due)
+            first_run = await uow.job_runs.claimed_at(FIRST_RUN)
+            installed = self._last_month(first_run or now)
+            month = await _oldest_unsent(uow, due, installed)
             if month is None:
                 return None
             officers = await uow.people.with_role(Role.BOARD)

@@ -18,6 +18,7 @@ _CLAIM = PerDialect.build(
 
 
 _RAN = select(JobRunRow.name).where(JobRunRow.name == bindparam("name"))
+_AT = select(JobRunRow.at).where(JobRunRow.name == bindparam("name"))
 
 
 class SqlJobRuns(SqlRepository):
@@ -27,3 +28,7 @@ class SqlJobRuns(SqlRepository):
 
     async def ran(self, name: str) -> bool:
         return (await self._run(_RAN, {"name": name})).first() is not None
+
+    async def claimed_at(self, name: str) -> datetime | None:
+        at: datetime | None = (await self._run(_AT, {"name": name})).scalar_one_or_none()
+        return at

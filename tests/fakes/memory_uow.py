@@ -138,6 +138,9 @@ class MemoryJobRuns:
     async def ran(self, name: str) -> bool:
         return name in self._s.job_runs
 
+    async def claimed_at(self, name: str) -> datetime | None:
+        return self._s.job_runs.get(name)
+
 
 class MemoryInvitations:
     def __init__(self, state: MemoryState) -> None:

@@ -108,3 +108,22 @@ async def test_after_a_downtime_across_two_month_ends_each_missed_review_is_sent
     clock.set(datetime(2026, 12, 2, 1, 5, tzinfo=UTC))  # down until Wednesday 2 December
     sent = [await review.run_once() for _ in range(3)]
     assert sent == [date(2026, 10, 1), date(2026, 11, 1), None]
+
+
+async def test_a_clock_set_back_after_the_first_run_sends_no_month_before_it(
+    database: Database, tmp_path: Path
+) -> None:
+    """First run under a clock that was ahead (10 December), then the right one (October):
+    the months before the installation were never the service's to review."""
+    org = load_org_config()
+    clock = FixedClock(datetime(2026, 12, 10, 3, tzinfo=UTC))
+    services = Services(org, WorkingCalendar(org.working_time), clock, Catalog("vi"))
+    async with database.unit_of_work() as uow:
+        await uow.people.add("Hùng", Role.BOARD, "btg", clock.now(), ("telegram", "9", "9"))
+        await uow.commit()
+    review = MonthlyReview(database, services, FileMediaStore(tmp_path, 10 << 20))
+    assert await review.run_once() is None  # the first run
+    clock.set(datetime(2026, 10, 5, 3, tzinfo=UTC))  # Monday 5 October, 10:00
+    assert [await review.run_once() for _ in range(3)] == [None, None, None]
+    async with database.unit_of_work() as uow:
+        assert await uow.outbox.all() == []
