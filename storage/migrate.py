@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import sqlite3
 import threading
-from contextlib import closing
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 from alembic import command
@@ -31,8 +33,8 @@ def alembic_config(url: str) -> Config:
 
 async def upgrade_to_head(url: str) -> None:
     """Apply every migration not yet applied; a no-op on an up-to-date database."""
-    await asyncio.to_thread(_upgrade, alembic_config(url))
     path = sqlite_file(url)
+    await asyncio.to_thread(_upgrade, alembic_config(url), path)
     if path is not None:
         await asyncio.to_thread(_use_wal, path)
 
@@ -52,6 +54,24 @@ def _use_wal(path: Path) -> None:
         connection.execute("PRAGMA journal_mode=WAL")
 
 
-def _upgrade(config: Config) -> None:
-    with _ONE_AT_A_TIME:
+def _upgrade(config: Config, sqlite_path: Path | None) -> None:
+    with _ONE_AT_A_TIME, _other_processes_wait(sqlite_path):
         command.upgrade(config, "head")
+
+
+@contextmanager
+def _other_processes_wait(sqlite_path: Path | None) -> Iterator[None]:
+    """Two commands started at once on a new SQLite file (`scripts/run` and a `dlxh invite`)
+    would both create the tables, and one fail ("table people already exists"): SQLite's DDL
+    here is not one transaction. A lock file beside the database makes the second wait, then
+    find the schema done. (PostgreSQL: an advisory lock in env.py does the same.)"""
+    if sqlite_path is None:
+        yield
+        return
+    sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(f"{sqlite_path}.migrate-lock", "a+b") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)

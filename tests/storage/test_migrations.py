@@ -110,9 +110,9 @@ MIGRATE = "import asyncio, sys; from storage.migrate import upgrade_to_head; " \
     "asyncio.run(upgrade_to_head(sys.argv[1]))"
 
 
-@pytest.mark.parametrize("empty_url", [BACKENDS[1]], indirect=True)
-async def test_workers_migrating_at_once_on_postgres(empty_url: str) -> None:
-    """Three processes start together on an empty database: all succeed, one migrates."""
+async def test_processes_migrating_at_once(empty_url: str) -> None:
+    """Three processes start together on an empty database: all succeed, one migrates (on
+    SQLite too: `scripts/run` and a `dlxh invite` started at once on a new install)."""
     root = Path(__file__).resolve().parents[2]
     workers = [
         await asyncio.create_subprocess_exec(
