@@ -29,7 +29,7 @@ from domain.org import UnitKind
 from domain.people import Role
 from domain.ports import UnitOfWork
 from handlers.context import Services, notified_chats
-from handlers.text import nfc
+from handlers.text import nfc, utf16_length
 
 RELAY_PREFIX = "b:relay:"
 AUDIENCE_LOCK = "broadcast:audiences"
@@ -41,7 +41,8 @@ _ALL_ROLES = (*STAFF_ROLES, Role.RESIDENT)
 # the dispatcher sends the whole copy again and the first part arrives twice. So an orientation
 # is refused at composition when its longest copy would not fit. The senders' limits (handlers
 # import nothing from bot/, keep these in step with them):
-# - bot/telegram/sender.py: TEXT_LIMIT 4096, counted by `split_text` (NFC characters); a photo
+# - bot/telegram/sender.py: TEXT_LIMIT 4096, counted by `split_text(utf16=True)` (UTF-16 code
+#   units of the NFC text: an emoji counts two, as Telegram counts); a photo
 #   goes as one sendPhoto with the text as caption only when `fits_caption` (CAPTION_LIMIT 1024
 #   UTF-16 code units), else sendPhoto + sendMessage.
 # - bot/zalo/sender.py: TEXT_LIMIT 2000 (NFC characters, `split_text`); with a photo, one
@@ -170,8 +171,8 @@ def _measure(channel: str, text: str, photo: bool) -> tuple[int, int]:
     """(length, limit) as the channel's sender counts them."""
     if channel == "telegram":
         if photo:
-            return len(text.encode("utf-16-le")) // 2, TELEGRAM_CAPTION_LIMIT
-        return len(nfc(text)), TELEGRAM_TEXT_LIMIT
+            return utf16_length(text), TELEGRAM_CAPTION_LIMIT
+        return utf16_length(nfc(text)), TELEGRAM_TEXT_LIMIT
     # Zalo: the caption check counts the text as given, the split counts it after NFC.
     return max(len(text), len(nfc(text))), ZALO_TEXT_LIMIT
 

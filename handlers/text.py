@@ -66,14 +66,16 @@ def storable(text: str) -> str:
     return text
 
 
-def split_text(text: str, limit: int) -> list[str]:
-    """Cut a long text into pieces of at most `limit` characters, between words where possible."""
+def split_text(text: str, limit: int, utf16: bool = False) -> list[str]:
+    """Cut a long text into pieces of at most `limit` characters, between words where possible.
+    `utf16`: count as Telegram does, an emoji outside the Basic Multilingual Plane as two."""
     text = nfc(text)
     pieces: list[str] = []
-    while len(text) > limit:
-        cut = max(text.rfind("\n", 0, limit + 1), text.rfind(" ", 0, limit + 1))
+    while (utf16_length(text) if utf16 else len(text)) > limit:
+        end = _longest_within(text, limit) if utf16 else limit
+        cut = max(text.rfind("\n", 0, end + 1), text.rfind(" ", 0, end + 1))
         if cut <= 0:
-            cut = limit  # one word longer than the limit: no choice but to break it
+            cut = end  # one word longer than the limit: no choice but to break it
         piece = text[:cut].rstrip()
         if piece:  # a text starting with spaces cut at them would give an empty piece
             pieces.append(piece)
@@ -81,3 +83,17 @@ def split_text(text: str, limit: int) -> list[str]:
     if text or not pieces:
         pieces.append(text)
     return pieces
+
+
+def utf16_length(text: str) -> int:
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def _longest_within(text: str, limit: int) -> int:
+    """How many characters of `text` fit in `limit` UTF-16 code units."""
+    used = 0
+    for index, char in enumerate(text):
+        used += 2 if ord(char) > 0xFFFF else 1
+        if used > limit:
+            return index
+    return len(text)

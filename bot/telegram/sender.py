@@ -22,7 +22,7 @@ from bot.telegram.send_text import SendText
 from domain.delivery import Blocked, PermanentFailure, RetryAfter, TemporaryFailure
 from domain.messages import Reply
 from domain.ports import MediaStore
-from handlers.text import split_text
+from handlers.text import split_text, utf16_length
 
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024  # Telegram counts UTF-16 code units
@@ -32,7 +32,7 @@ REMOVE_KEYBOARD = '{"remove_keyboard":true}'  # the Bot API's ReplyKeyboardRemov
 
 
 def fits_caption(text: str) -> bool:
-    return len(text.encode("utf-16-le")) // 2 <= CAPTION_LIMIT
+    return utf16_length(text) <= CAPTION_LIMIT
 
 
 class TelegramSender:
@@ -55,7 +55,7 @@ class TelegramSender:
                 await self._bot.send_document(chat_id, document)
         if not reply.text:
             return
-        pieces = split_text(reply.text, TEXT_LIMIT)
+        pieces = split_text(reply.text, TEXT_LIMIT, utf16=True)
         for piece in pieces[:-1]:
             await self._bot(SendText(chat_id=chat_id, text=piece))
         if reply.request_location:
