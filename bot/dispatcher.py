@@ -108,11 +108,12 @@ class OutboxDispatcher:
         self._without_sender: set[str] = set()
         # What the last pass showed, for offer() to trust: chats that may have pending items
         # before an offered one, the highest id seen (an offered item with an id at or below it
-        # may already have been started by a pass), and the (priority, id) beyond which a
-        # truncated read showed nothing. Stale until a pass has read since the last wake().
+        # may already have been started by a pass), and per channel the (priority, id) beyond
+        # which a truncated read showed nothing (absent: the read showed all). Stale until a
+        # pass has read since the last wake().
         self._backlogged: set[StreamKey] = set()
         self._max_seen_id = 0
-        self._horizon: tuple[int, int] | None = None
+        self._horizons: dict[str, tuple[int, int]] = {}
         self._wakes = 1
         self._synced = 0
 
@@ -217,7 +218,7 @@ class OutboxDispatcher:
             self._synced == self._wakes
             and key not in self._backlogged
             and item.id > self._max_seen_id
-            and (self._horizon is None or order(item) < self._horizon)
+            and (item.channel not in self._horizons or order(item) < self._horizons[item.channel])
             and item.next_attempt_at <= self._clock.now()
         )
 
@@ -232,19 +233,31 @@ class OutboxDispatcher:
         wakes = self._wakes
         self._readers.append(meanwhile)
         try:
+            # Each channel's own batch: rows of a channel that waits (a 429 pause, an outage, a
+            # slower rate) must not fill the read and keep the other channel's rows unseen.
             async with self._uow_factory() as uow:
-                items = await uow.outbox.pending(self._batch_size, self._senders.keys())
+                read = {
+                    channel: await uow.outbox.pending(self._batch_size, [channel])
+                    for channel in sorted(self._senders)
+                }
         finally:
             self._readers.remove(meanwhile)
-        tasks = self._plan(items, meanwhile)
-        complete = len(items) < self._batch_size
+        items = [item for channel_items in read.values() for item in channel_items]
+        complete = {channel for channel, got in read.items() if len(got) < self._batch_size}
+        tasks = self._plan(items, meanwhile, complete)
         self._max_seen_id = max([self._max_seen_id, *(item.id for item in items)])
-        self._horizon = None if complete else max(order(item) for item in items)
+        self._horizons = {
+            channel: max(order(item) for item in got)
+            for channel, got in read.items() if channel not in complete
+        }
         self._synced = wakes
         return tasks
 
-    def _plan(self, items: list[OutboxItem], meanwhile: Meanwhile) -> list[asyncio.Task[None]]:
-        """Start every idle chat's first item if due; note which chats are backlogged."""
+    def _plan(
+        self, items: list[OutboxItem], meanwhile: Meanwhile, complete: set[str]
+    ) -> list[asyncio.Task[None]]:
+        """Start every idle chat's first item if due; note which chats are backlogged.
+        `complete`: the channels whose every pending item the read showed."""
         now = self._clock.now()
         chats: dict[StreamKey, list[OutboxItem]] = {}
         for item in sorted(items, key=order):
@@ -270,8 +283,10 @@ class OutboxDispatcher:
                 self._backlogged.discard(key)
             else:
                 self._backlogged.add(key)
-        if len(items) < self._batch_size:  # the read showed every pending item
-            self._backlogged.intersection_update(chats.keys() | meanwhile.touched)
+        seen = chats.keys() | meanwhile.touched
+        self._backlogged = {
+            key for key in self._backlogged if key[0] not in complete or key in seen
+        }
         return tasks
 
     def _has_sender(self, channel: str) -> bool:
@@ -323,6 +338,6 @@ class OutboxDispatcher:
                 # Refill before the copies in flight run out, if the last read showed more (not
                 # after a failed claim: the idle poll retries that, without a tight loop).
                 low = self._broadcasts_in_flight < max(1, self._batch_size // 2)
-                wake = wake or (settled and low and self._horizon is not None)
+                wake = wake or (settled and low and key[0] in self._horizons)
         if wake:
             self._wake.set()  # the chat's next pending item is eligible now

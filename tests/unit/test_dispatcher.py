@@ -781,3 +781,20 @@ async def test_rows_no_sender_here_can_send_never_hide_the_others(
     dispatcher = make(store, clock, fake, {"telegram": sender}, batch_size=10)
     await drain(dispatcher)
     assert sender.delivered == [("a", "to telegram")]
+
+
+async def test_a_channel_waiting_on_its_rows_does_not_hide_the_other_channels(
+    store: MemoryStore, clock: FixedClock, fake: FakeTime
+) -> None:
+    """Telegram rows that wait for a retry fill a whole batch: Zalo's row after them is read
+    and sent all the same (each channel is read in its own batch)."""
+    for n in range(5):
+        await enqueue(store, clock, "telegram", f"t{n}", f"tg {n}", Priority.NOTIFICATION)
+    await enqueue(store, clock, "zalo", "z", "zalo notification", Priority.NOTIFICATION)
+    telegram = FakeSender({f"t{n}": [TemporaryFailure("502")] * 10 for n in range(5)})
+    zalo = FakeSender()
+    dispatcher = make(store, clock, fake, {"telegram": telegram, "zalo": zalo}, batch_size=3)
+    for _ in range(3):
+        await dispatcher.run_once()
+    assert zalo.delivered == [("z", "zalo notification")]
+    assert items(store)["tg 4"].status is OutboxStatus.PENDING  # Telegram's own wait goes on
