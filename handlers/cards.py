@@ -166,11 +166,17 @@ async def answers_of(ctx: Context, report: Report) -> list[ReportEvent]:
 
 
 async def board_card(ctx: Context, report: Report, officer: Person) -> Reply:
+    [card] = await board_cards(ctx, report, [officer])
+    return card
+
+
+async def board_cards(ctx: Context, report: Report, officers: list[Person]) -> list[Reply]:
+    """The board card for each officer; its reporter and answer number read once for all."""
     reporter = await ctx.uow.people.get(report.reporter_id)
     answer = (
         len(await answers_of(ctx, report)) if report.status is ReportStatus.ANSWERED else None
     )
-    return board_card_with(ctx, report, officer, reporter, answer=answer)
+    return [board_card_with(ctx, report, officer, reporter, answer=answer) for officer in officers]
 
 
 def board_card_with(

@@ -24,6 +24,7 @@ from handlers.cards import (
     action_buttons,
     answers_of,
     board_card,
+    board_cards,
     handler_card,
     verify_payload,
 )
@@ -57,8 +58,8 @@ async def _tell_unit(ctx: Context, report: Report, heading: str) -> None:
 
 async def tell_board(ctx: Context, report: Report, heading: str, group: bool = False) -> None:
     """Every board officer gets the case card under `heading`; also the board's group if asked."""
-    for officer in await ctx.uow.people.with_role(Role.BOARD):
-        card = await board_card(ctx, report, officer)
+    officers = await ctx.uow.people.with_role(Role.BOARD)
+    for officer, card in zip(officers, await board_cards(ctx, report, officers), strict=True):
         await ctx.notify(officer.id, replace(card, text=f"{heading}\n{card.text}"))
     if group and ctx.services.board_chat is not None:
         channel, chat_id = ctx.services.board_chat
@@ -213,8 +214,8 @@ async def latest_answer(ctx: Context, report: Report) -> ReportEvent | None:
 async def _extension_asked(ctx: Context, report: Report, d: Details) -> None:
     heading = ctx.t("extension.heading.asked", unit=ctx.unit_label(ctx.person.unit_code),
                     reason=d.note)
-    for officer in await ctx.uow.people.with_role(Role.BOARD):
-        card = await board_card(ctx, report, officer)
+    officers = await ctx.uow.people.with_role(Role.BOARD)
+    for officer, card in zip(officers, await board_cards(ctx, report, officers), strict=True):
         buttons = action_buttons(ctx, report, EXTENSION_ACTIONS, Role.BOARD, officer.unit_code)
         await ctx.notify(officer.id, Reply(f"{heading}\n{card.text}", buttons))
     _confirm(ctx, report, "extension.done.asked")

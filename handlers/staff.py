@@ -15,6 +15,7 @@ from handlers.cards import (
     REVIEW_ACTIONS,
     answers_of,
     board_card,
+    board_card_with,
     handler_card,
     parse_case_payload,
     timeline_text,
@@ -77,7 +78,8 @@ async def _judges_the_latest(ctx: Context, report: Report, answer: str) -> bool:
     answers = await answers_of(ctx, report)
     if answer == str(len(answers)):
         return True
-    card = await board_card(ctx, report, ctx.person)
+    reporter = await ctx.uow.people.get(report.reporter_id)
+    card = board_card_with(ctx, report, ctx.person, reporter, answer=len(answers))
     latest = answers[-1].note if answers else ""
     heading = ctx.t("case.stale_answer", code=report.code, answer=latest)
     ctx.replies.append(replace(card, text=f"{heading}\n{card.text}"))

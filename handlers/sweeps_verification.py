@@ -11,11 +11,11 @@ from domain.messages import OutboxItem, Reply
 from domain.ports import Draft, UnitOfWorkFactory
 from domain.reports import CaseUpdate, Report, ReportStatus
 from handlers.case_actions import perform
-from handlers.case_effects import Details, second_verifier
+from handlers.case_effects import second_verifier
 from handlers.context import Context, Services
 from handlers.sweeps_context import queue, system_context
 from handlers.timeline import record_event
-from handlers.verification import NOT_FIXED
+from handlers.verification import NOT_FIXED, not_yet_details
 
 # How long a "not yet" waits for the reporter's words before the case reopens without them.
 NOT_YET_GRACE = timedelta(hours=24)
@@ -73,8 +73,7 @@ async def _reopen_as_told(ctx: Context, draft: Draft) -> None:
     if person is None or report is None or report.status is not ReportStatus.VERIFYING:
         return
     acting = replace(ctx, person=person, replies=[], outgoing=[])
-    evidence = tuple(str(sha) for sha in draft.data.get("evidence", []))
-    await perform(acting, code, Action.REPORT_NOT_FIXED, Details(evidence=evidence))
+    await perform(acting, code, Action.REPORT_NOT_FIXED, not_yet_details(draft))
     for reply in acting.replies:  # what she would have been answered goes to her chats
         await acting.notify(person.id, reply)
     ctx.outgoing += acting.outgoing

@@ -90,9 +90,13 @@ async def _save_details(ctx: Context, draft: Draft, answer: Answer) -> str:
     code = str(draft.data["case"])
     await ctx.uow.drafts.delete(draft.person_id)
     if await _own_case(ctx, code) is not None:
-        await perform(ctx, code, Action.REPORT_NOT_FIXED,
-                      Details(note=words, evidence=tuple(evidence)))
+        await perform(ctx, code, Action.REPORT_NOT_FIXED, not_yet_details(draft, words))
     return DONE
+
+
+def not_yet_details(draft: Draft, words: str = "") -> Details:
+    """What a "not yet" reopens the case with: her words, if any, and the photos she sent."""
+    return Details(note=words, evidence=tuple(str(sha) for sha in draft.data.get("evidence", [])))
 
 
 async def settle_not_yet(ctx: Context) -> None:
